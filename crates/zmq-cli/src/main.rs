@@ -1,0 +1,111 @@
+//! `zmq`: the command-line tool of the pure-Rust ZeroMQ.
+//!
+//! It grows with the library: socket commands (`cat`, `proxy`, `monitor`, `bench`,
+//! `keygen`) arrive with the runtime and security work. Today it converts keys and other
+//! binary data to and from Z85 (RFC 32).
+
+use std::io::{self, Read, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The pure-Rust ZeroMQ command-line tool.
+#[derive(Parser)]
+#[command(name = "zmq", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Convert between binary data and Z85 text (RFC 32), as used for CURVE keys.
+    #[command(subcommand)]
+    Z85(Z85),
+}
+
+#[derive(Subcommand)]
+enum Z85 {
+    /// Encode hex (argument) or raw bytes (stdin) as Z85 text.
+    ///
+    /// The input must be a multiple of 4 bytes, e.g. a 32-byte CURVE key.
+    Encode {
+        /// The bytes as hex digits; without it, raw bytes are read from stdin.
+        hex: Option<String>,
+    },
+    /// Decode Z85 text (argument or stdin) and print it as hex, or raw with --raw.
+    Decode {
+        /// The Z85 text; without it, it is read from stdin (surrounding whitespace ignored).
+        text: Option<String>,
+        /// Write the raw bytes to stdout instead of hex.
+        #[arg(long)]
+        raw: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zmq: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Z85(Z85::Encode { hex }) => {
+            let data = match hex {
+                Some(hex) => parse_hex(&hex)?,
+                None => read_stdin()?,
+            };
+            let text = zmq::z85_encode(&data).map_err(|e| format!("cannot encode: {e}"))?;
+            println!("{text}");
+        }
+        Command::Z85(Z85::Decode { text, raw }) => {
+            let text = match text {
+                Some(t) => t,
+                None => String::from_utf8(read_stdin()?)
+                    .map_err(|_| "stdin is not text; Z85 is ASCII".to_string())?,
+            };
+            let data = zmq::z85_decode(text.trim()).map_err(|e| format!("cannot decode: {e}"))?;
+            let mut out = io::stdout().lock();
+            let written = if raw {
+                out.write_all(&data)
+            } else {
+                let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+                writeln!(out, "{hex}")
+            };
+            written.map_err(|e| format!("cannot write to stdout: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn read_stdin() -> Result<Vec<u8>, String> {
+    let mut data = Vec::new();
+    io::stdin()
+        .read_to_end(&mut data)
+        .map_err(|e| format!("cannot read stdin: {e}"))?;
+    Ok(data)
+}
+
+fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!(
+            "hex input has an odd number of digits ({})",
+            digits.len()
+        ));
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|s| u8::from_str_radix(s, 16).ok())
+                .ok_or_else(|| format!("'{}' is not a hex byte", String::from_utf8_lossy(pair)))
+        })
+        .collect()
+}

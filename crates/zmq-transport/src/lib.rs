@@ -1,0 +1,7 @@
+//! ZeroMQ transports, the reactor and the connection engine.
+//!
+//! This is the only crate of the workspace that touches the operating system: endpoints,
+//! the reactor on `polling`, I/O threads, the engine that drives the codec and the security
+//! mechanism over a non-blocking socket, pipes, listeners and connecters for tcp, ipc and
+//! inproc. It has no functionality yet: the runtime arrives in its own issue (see
+//! `ARCHITECTURE.md`).
