@@ -1,0 +1,8 @@
+//! Metadata property lists, and re-encoding of what parses.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    zmtp_codec::fuzzing::metadata(data);
+});
