@@ -22,9 +22,12 @@ fn replay(target: &str, run: fn(&[u8])) -> usize {
     count
 }
 
+/// A fuzz target: its name and the function it calls.
+type Target = (&'static str, fn(&[u8]));
+
 #[test]
 fn replay_every_target() {
-    let targets: [(&str, fn(&[u8])); 7] = [
+    let targets: [Target; 7] = [
         ("greeting", fuzzing::greeting),
         ("frames_v3", |d| fuzzing::frames(FrameFormat::V3, d)),
         ("frames_v2", |d| fuzzing::frames(FrameFormat::V2, d)),
