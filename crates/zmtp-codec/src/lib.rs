@@ -12,6 +12,7 @@
 //! - [`command`]: READY, ERROR, SUBSCRIBE, CANCEL, PING, PONG, JOIN, LEAVE, and the
 //!   mechanism commands (HELLO, WELCOME, INITIATE, MESSAGE) as opaque bodies.
 //! - [`metadata`]: the property lists carried by READY and INITIATE.
+//! - [`msg`]: the [`Frame`] that patterns, pipes and engines pass between them.
 //! - [`socket_type`]: socket-type names, libzmq's numeric values and the peer table.
 //! - [`decode`] and [`encode`]: an incremental zero-copy decoder and a batching encoder.
 //! - [`z85`]: the Z85 text encoding of RFC 32.
@@ -59,6 +60,7 @@ pub mod greeting;
 pub mod limits;
 pub mod mechanism;
 pub mod metadata;
+pub mod msg;
 pub mod socket_type;
 pub mod z85;
 
@@ -74,4 +76,5 @@ pub use frame::FrameFlags;
 pub use greeting::{Greeting, GreetingError, GreetingReader, PeerGreeting, Version};
 pub use mechanism::Mechanism;
 pub use metadata::{Metadata, MetadataError};
+pub use msg::Frame;
 pub use socket_type::SocketType;

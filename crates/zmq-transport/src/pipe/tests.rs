@@ -1,0 +1,192 @@
+use std::sync::{Condvar, Mutex as StdMutex};
+use std::thread;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::*;
+
+/// Records wake-ups and lets a thread sleep until one comes.
+#[derive(Default)]
+struct Recorder {
+    events: StdMutex<Vec<(u64, Wakeup)>>,
+    cond: Condvar,
+}
+
+impl Wake for Recorder {
+    fn wake(&self, token: u64, why: Wakeup) {
+        self.events.lock().unwrap().push((token, why));
+        self.cond.notify_all();
+    }
+}
+
+impl Recorder {
+    fn take(&self) -> Vec<(u64, Wakeup)> {
+        std::mem::take(&mut *self.events.lock().unwrap())
+    }
+
+    fn wait(&self) {
+        let guard = self.events.lock().unwrap();
+        let _unused = self
+            .cond
+            .wait_timeout_while(guard, Duration::from_secs(10), |e| e.is_empty())
+            .unwrap();
+    }
+}
+
+fn frame(data: &'static [u8], more: bool) -> Frame {
+    Frame::new(data, more)
+}
+
+#[test]
+fn messages_are_published_whole() {
+    let (mut w, mut r) = queue(0);
+    w.write(frame(b"a", true));
+    w.flush();
+    assert_eq!(r.read(), Read::Empty, "half a message is not readable");
+    w.write(frame(b"b", false));
+    w.write(frame(b"c", true));
+    w.flush();
+    assert_eq!(r.read(), Read::Frame(frame(b"a", true)));
+    assert_eq!(r.read(), Read::Frame(frame(b"b", false)));
+    assert_eq!(r.read(), Read::Empty);
+    w.write(frame(b"d", false));
+    w.flush();
+    assert_eq!(r.read(), Read::Frame(frame(b"c", true)));
+    assert_eq!(r.read(), Read::Frame(frame(b"d", false)));
+}
+
+#[test]
+fn rollback_drops_only_the_unfinished_message() {
+    let (mut w, mut r) = queue(0);
+    w.write(frame(b"whole", false));
+    w.write(frame(b"half", true));
+    assert!(w.in_message());
+    w.rollback();
+    assert!(!w.in_message());
+    w.flush();
+    assert_eq!(r.read(), Read::Frame(frame(b"whole", false)));
+    assert_eq!(r.read(), Read::Empty);
+}
+
+#[test]
+fn a_waiting_reader_is_woken_once() {
+    let rec = Arc::new(Recorder::default());
+    let (mut w, mut r) = queue(0);
+    r.set_waker(rec.clone(), 7);
+    w.write(frame(b"x", false));
+    w.flush();
+    assert!(
+        rec.take().is_empty(),
+        "a reader that never waited is not woken"
+    );
+    assert!(matches!(r.read(), Read::Frame(_)));
+    assert_eq!(r.read(), Read::Empty);
+    for _ in 0..3 {
+        w.write(frame(b"y", false));
+        w.flush();
+    }
+    assert_eq!(
+        rec.take(),
+        [(7, Wakeup::Readable)],
+        "one wake-up per transition"
+    );
+}
+
+#[test]
+fn high_water_mark_and_low_water_mark() {
+    let rec = Arc::new(Recorder::default());
+    let (mut w, mut r) = queue(4);
+    w.set_waker(rec.clone(), 1);
+    for _ in 0..4 {
+        assert!(w.can_write());
+        w.write(frame(b"m", false));
+    }
+    assert!(
+        !w.can_write(),
+        "4 messages written, not yet flushed, fill an HWM of 4"
+    );
+    w.flush();
+    assert!(!w.can_write());
+    // The low-water mark of 4 is 2: the writer is woken when 2 are left.
+    assert!(matches!(r.read(), Read::Frame(_)));
+    assert!(rec.take().is_empty());
+    assert!(matches!(r.read(), Read::Frame(_)));
+    assert_eq!(rec.take(), [(1, Wakeup::Writable)]);
+    assert!(w.can_write());
+    assert_eq!(w.queued(), 2);
+}
+
+#[test]
+fn close_from_either_side() {
+    let rec = Arc::new(Recorder::default());
+    let (mut w, mut r) = queue(0);
+    r.set_waker(rec.clone(), 3);
+    w.write(frame(b"last", false));
+    w.write(frame(b"cut", true));
+    w.close();
+    assert_eq!(rec.take(), [(3, Wakeup::Closed)]);
+    assert_eq!(r.read(), Read::Frame(frame(b"last", false)));
+    assert_eq!(r.read(), Read::Closed);
+
+    let (mut w, mut r) = queue(1);
+    w.set_waker(rec.clone(), 4);
+    w.write(frame(b"x", false));
+    w.flush();
+    r.close();
+    assert_eq!(rec.take(), [(4, Wakeup::Closed)]);
+    assert!(w.is_reader_closed());
+    assert!(
+        w.can_write(),
+        "writes to a closed reader are discarded, never blocked"
+    );
+    w.write(frame(b"y", false));
+    w.flush();
+    drop(r);
+}
+
+#[test]
+fn dropping_the_writer_closes() {
+    let (w, mut r) = queue(0);
+    drop(w);
+    assert_eq!(r.read(), Read::Closed);
+}
+
+#[test]
+fn threaded_stream_with_blocking_on_both_sides() {
+    const MESSAGES: u64 = 200_000;
+    let (mut w, mut r) = queue(100);
+    let writer_rec = Arc::new(Recorder::default());
+    let reader_rec = Arc::new(Recorder::default());
+    w.set_waker(writer_rec.clone(), 0);
+    r.set_waker(reader_rec.clone(), 0);
+    let producer = thread::spawn(move || {
+        for i in 0..MESSAGES {
+            while !w.can_write() {
+                writer_rec.wait();
+                writer_rec.take();
+            }
+            w.write(Frame::more(Bytes::copy_from_slice(&i.to_be_bytes())));
+            w.write(Frame::last(Bytes::new()));
+            w.flush();
+        }
+    });
+    let mut expected = 0u64;
+    loop {
+        match r.read() {
+            Read::Frame(f) => {
+                assert!(f.more);
+                assert_eq!(f.data[..], expected.to_be_bytes());
+                assert_eq!(r.read(), Read::Frame(Frame::last(Bytes::new())));
+                expected += 1;
+            }
+            Read::Empty => {
+                reader_rec.wait();
+                reader_rec.take();
+            }
+            Read::Closed => break,
+        }
+    }
+    producer.join().unwrap();
+    assert_eq!(expected, MESSAGES, "nothing lost, nothing reordered");
+}
