@@ -6,4 +6,7 @@
 //! inproc. Protocol decisions live in the sans-IO crates below it; this crate only drives
 //! them.
 
+pub mod endpoint;
+pub mod errno;
+pub mod net;
 pub mod pipe;
