@@ -237,7 +237,7 @@ fn parse_ipv6(inside: &str) -> Result<Host, &'static str> {
     let ip: Ipv6Addr = addr.parse().map_err(|_| "not a valid IPv6 address")?;
     let scope = match scope {
         None => 0,
-        Some(s) if s.is_empty() => return Err("empty IPv6 scope after %"),
+        Some("") => return Err("empty IPv6 scope after %"),
         Some(s) => match s.parse::<u32>() {
             Ok(n) => n,
             Err(_) => crate::net::interface_index(s).ok_or("unknown interface in IPv6 scope")?,
