@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use zmtp_codec::Frame;
+use zmtp_codec::{Frame, Metadata};
 
 /// Why a pipe end is woken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -66,6 +66,9 @@ struct Inner {
     writer_closed: bool,
     reader_waker: Waker,
     writer_waker: Waker,
+    /// The properties of the peer the messages come from, set by the engine after each
+    /// handshake.
+    metadata: Option<Arc<Metadata>>,
 }
 
 /// Creates a queue holding at most `hwm` messages (0 for no limit).
@@ -78,6 +81,7 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
             writer_closed: false,
             reader_waker: None,
             writer_waker: None,
+            metadata: None,
         }),
         written: AtomicU64::new(0),
         read: AtomicU64::new(0),
@@ -99,6 +103,7 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
             local: VecDeque::new(),
             read: 0,
             closed: false,
+            metadata: None,
         },
     )
 }
@@ -216,6 +221,12 @@ impl Writer {
         }
     }
 
+    /// Sets the peer properties that messages published from now on carry (for
+    /// `zmq_msg_gets`). The reader sees them from its next batch on.
+    pub fn set_metadata(&self, metadata: Arc<Metadata>) {
+        self.shared.inner.lock().metadata = Some(metadata);
+    }
+
     /// Discards the frames of an unfinished message.
     pub fn rollback(&mut self) {
         self.pending.truncate(self.complete_frames);
@@ -278,6 +289,7 @@ pub struct Reader {
     local: VecDeque<Frame>,
     read: u64,
     closed: bool,
+    metadata: Option<Arc<Metadata>>,
 }
 
 /// What [`Reader::read`] found.
@@ -321,10 +333,13 @@ impl Reader {
     pub fn has_frame(&mut self) -> bool {
         if self.local.is_empty() {
             let mut inner = self.shared.inner.lock();
-            std::mem::swap(&mut inner.frames, &mut self.local);
+            if !inner.frames.is_empty() {
+                take_batch(&mut inner, &mut self.local, &mut self.metadata);
+            }
         }
         !self.local.is_empty()
     }
+
 
     /// Takes everything queued; `false` if there was nothing (the reader then waits).
     fn refill(&mut self) -> bool {
@@ -337,8 +352,15 @@ impl Reader {
             }
             return false;
         }
-        std::mem::swap(&mut inner.frames, &mut self.local);
+        take_batch(&mut inner, &mut self.local, &mut self.metadata);
         true
+    }
+
+    /// The properties of the peer the frames being read come from, if the writer set any.
+    /// After a reconnect, messages queued before it may carry the new connection's
+    /// properties.
+    pub fn metadata(&self) -> Option<&Arc<Metadata>> {
+        self.metadata.as_ref()
     }
 
     fn message_read(&mut self) {
@@ -391,6 +413,23 @@ impl fmt::Debug for Reader {
             .field("read", &self.read)
             .field("closed", &self.closed)
             .finish()
+    }
+}
+
+/// Moves everything queued into the reader's local buffer, which is empty, with the
+/// metadata that goes with it.
+fn take_batch(inner: &mut Inner, local: &mut VecDeque<Frame>, metadata: &mut Option<Arc<Metadata>>) {
+    std::mem::swap(&mut inner.frames, local);
+    if !ptr_eq(&inner.metadata, metadata) {
+        metadata.clone_from(&inner.metadata);
+    }
+}
+
+fn ptr_eq(a: &Option<Arc<Metadata>>, b: &Option<Arc<Metadata>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
     }
 }
 
