@@ -340,7 +340,6 @@ impl Reader {
         !self.local.is_empty()
     }
 
-
     /// Takes everything queued; `false` if there was nothing (the reader then waits).
     fn refill(&mut self) -> bool {
         let mut inner = self.shared.inner.lock();
@@ -418,7 +417,11 @@ impl fmt::Debug for Reader {
 
 /// Moves everything queued into the reader's local buffer, which is empty, with the
 /// metadata that goes with it.
-fn take_batch(inner: &mut Inner, local: &mut VecDeque<Frame>, metadata: &mut Option<Arc<Metadata>>) {
+fn take_batch(
+    inner: &mut Inner,
+    local: &mut VecDeque<Frame>,
+    metadata: &mut Option<Arc<Metadata>>,
+) {
     std::mem::swap(&mut inner.frames, local);
     if !ptr_eq(&inner.metadata, metadata) {
         metadata.clone_from(&inner.metadata);
