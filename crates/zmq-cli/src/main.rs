@@ -1,8 +1,9 @@
 //! `zmq`: the command-line tool of the pure-Rust ZeroMQ.
 //!
-//! It grows with the library: socket commands (`cat`, `proxy`, `monitor`, `bench`,
-//! `keygen`) arrive with the runtime and security work. Today it converts keys and other
-//! binary data to and from Z85 (RFC 32).
+//! `zmq cat` is a socket on the command line: it sends standard input line by line and
+//! prints what it receives. `zmq z85` converts keys and other binary data to and from Z85.
+
+mod cat;
 
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Cat(cat::CatArgs),
     /// Convert between binary data and Z85 text (RFC 32), as used for CURVE keys.
     #[command(subcommand)]
     Z85(Z85),
@@ -44,8 +46,12 @@ enum Z85 {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+    let result = match Cli::parse().command {
+        Command::Cat(args) => cat::run(&args),
+        Command::Z85(z) => z85(z).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("zmq: {e}");
             ExitCode::FAILURE
@@ -53,9 +59,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
-    match cli.command {
-        Command::Z85(Z85::Encode { hex }) => {
+fn z85(command: Z85) -> Result<(), String> {
+    match command {
+        Z85::Encode { hex } => {
             let data = match hex {
                 Some(hex) => parse_hex(&hex)?,
                 None => read_stdin()?,
@@ -63,7 +69,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let text = zmq::z85_encode(&data).map_err(|e| format!("cannot encode: {e}"))?;
             println!("{text}");
         }
-        Command::Z85(Z85::Decode { text, raw }) => {
+        Z85::Decode { text, raw } => {
             let text = match text {
                 Some(t) => t,
                 None => String::from_utf8(read_stdin()?)
@@ -74,8 +80,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let written = if raw {
                 out.write_all(&data)
             } else {
-                let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
-                writeln!(out, "{hex}")
+                writeln!(out, "{}", to_hex(&data))
             };
             written.map_err(|e| format!("cannot write to stdout: {e}"))?;
         }
@@ -91,7 +96,13 @@ fn read_stdin() -> Result<Vec<u8>, String> {
     Ok(data)
 }
 
-fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
+/// Lower-case hex digits of `data`.
+pub(crate) fn to_hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Bytes from hex digits (whitespace ignored).
+pub(crate) fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if digits.len() % 2 != 0 {
         return Err(format!(

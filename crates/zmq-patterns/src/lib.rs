@@ -1,8 +1,284 @@
 //! ZeroMQ socket-type semantics as sans-IO state machines.
 //!
-//! This crate will hold PAIR, REQ, REP, DEALER, ROUTER, PUSH, PULL, the publish-subscribe
-//! family, STREAM and the draft types, with their routing strategies (load-balance,
-//! fair-queue, distribute) and the subscription trie, testable with no I/O. It has no
-//! functionality yet: the patterns arrive with the runtime work (see `ARCHITECTURE.md`).
+//! Each socket type is a [`Pattern`]: a state machine that decides which peer a sent frame
+//! goes to and which peer the next received frame comes from, over an abstract set of
+//! per-peer queues that the runtime owns and lends to every call as a [`Peers`]. It mirrors
+//! libzmq's `xattach_pipe`, `xpipe_terminated`, `xread_activated`, `xwrite_activated`,
+//! `xsend`, `xrecv`, `xhas_in` and `xhas_out`, and follows RFC 28 (REQ-REP), RFC 30
+//! (PIPELINE) and RFC 31 (exclusive PAIR), with libzmq as the tie-breaker.
+//!
+//! Built so far: [`Pair`], [`Req`], [`Rep`], [`Dealer`], [`Router`], [`Push`], [`Pull`].
+//! [`new_pattern`] makes any of them behind a `Box<dyn Pattern>`.
+//!
+//! # Contract with the runtime
+//!
+//! The runtime (the socket facade) owns one outbound and one inbound queue per peer, and
+//! implements [`Peers`] over them. It tells the pattern about peers with
+//! [`Pattern::attach`] and [`Pattern::detach`], and about queues that changed state with
+//! [`Pattern::read_activated`] and [`Pattern::write_activated`]:
+//!
+//! - A peer is *active for reading* from its attach until [`Peers::read`] returns `None`
+//!   for it; the pattern then leaves it alone until `read_activated` says it has messages
+//!   again. The runtime must call `read_activated` after it queued a message for a peer
+//!   whose `read` last returned `None` (libzmq's pipe does the same with `_in_active`).
+//! - A peer is *active for writing* from its attach until [`Peers::can_write`] returns
+//!   `false` for it; the runtime must call `write_activated` once that peer's queue has room
+//!   again (libzmq uses the low-water mark for this). Extra activation calls, and calls for
+//!   unknown or detached peers, are ignored.
+//! - Inbound queues hold whole messages only. The pattern reads a message's frames all at
+//!   once, so a peer detached or replaced while the application is half-way through one of
+//!   its messages does not cut that message short.
+//! - After `detach(peer)` (or an [`Attach::Replaced`] naming it) the pattern never calls
+//!   [`Peers`] for that peer again; the runtime may drop its queues. A message the pattern
+//!   had started writing to it is abandoned: the rest of its frames are dropped.
+//!
+//! `send` takes one frame per call, as the application passes them with `SNDMORE`: a
+//! message is the frames up to and including one with `more == false`. `recv` returns one
+//! frame per call in the same way. Neither ever blocks: "would block" is
+//! [`PatternError::Again`], which for `send` hands the frame back for a retry.
+//!
+//! # Example
+//!
+//! A PUSH over two peers whose queues are plain `VecDeque`s:
+//!
+//! ```
+//! use std::collections::{BTreeMap, VecDeque};
+//! use zmq_patterns::{new_pattern, Attach, Frame, PeerId, PeerInfo, Peers, SocketType};
+//!
+//! #[derive(Default)]
+//! struct Queues(BTreeMap<PeerId, (VecDeque<Frame>, VecDeque<Frame>)>); // (in, out)
+//!
+//! impl Peers for Queues {
+//!     fn can_write(&mut self, peer: PeerId) -> bool {
+//!         self.0[&peer].1.len() < 1000 // a crude SNDHWM, in frames
+//!     }
+//!     fn write(&mut self, peer: PeerId, frame: Frame) {
+//!         self.0.get_mut(&peer).unwrap().1.push_back(frame);
+//!     }
+//!     fn rollback(&mut self, _peer: PeerId) {}
+//!     fn read(&mut self, peer: PeerId) -> Option<Frame> {
+//!         self.0.get_mut(&peer)?.0.pop_front()
+//!     }
+//! }
+//!
+//! let mut queues = Queues::default();
+//! let mut push = new_pattern(SocketType::Push, 0).unwrap();
+//! for peer in [1, 2] {
+//!     queues.0.insert(peer, Default::default());
+//!     assert_eq!(push.attach(peer, PeerInfo::default(), &mut queues), Attach::Accepted);
+//! }
+//! push.send(Frame::more("job"), &mut queues).unwrap();
+//! push.send(Frame::last("1"), &mut queues).unwrap();
+//! push.send(Frame::last("job 2"), &mut queues).unwrap();
+//! assert_eq!(queues.0[&1].1, [Frame::more("job"), Frame::last("1")]);
+//! assert_eq!(queues.0[&2].1, [Frame::last("job 2")]);
+//! ```
+//!
+//! # What the crate does not do
+//!
+//! No I/O, threads, clocks or randomness: the seed given to [`new_pattern`] stands in for
+//! libzmq's random starting values (ROUTER's generated routing ids, REQ's request ids).
+//! High-water marks, linger and timeouts belong to the runtime's queues and calls.
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+use alloc::boxed::Box;
+
+use bytes::Bytes;
+
+pub use zmtp_codec::{Frame, SocketType};
+
+mod dealer;
+mod error;
+mod fq;
+mod lb;
+mod option;
+mod pair;
+mod pipeline;
+mod rep;
+mod req;
+mod router;
+mod set;
+
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use dealer::Dealer;
+pub use error::PatternError;
+pub use option::PatternOption;
+pub use pair::Pair;
+pub use pipeline::{Pull, Push};
+pub use rep::Rep;
+pub use req::Req;
+pub use router::Router;
+
+/// Identifies one peer (one connection's pair of queues) of a socket.
+///
+/// The socket assigns them and never reuses one, so a stale id can never reach a new peer.
+pub type PeerId = u64;
+
+/// What a pattern learns about a peer when it is attached.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PeerInfo {
+    /// The peer's `Identity` property (its `ZMQ_ROUTING_ID`), or the `CONNECT_ROUTING_ID`
+    /// set for an outgoing connect. May be empty. Only [`Router`] uses it.
+    pub routing_id: Bytes,
+    /// The peer's socket type, when the handshake told it (ZMTP 1.0 and inproc may not).
+    ///
+    /// The handshake enforces compatibility; the patterns built so far do not refuse a peer
+    /// on its type (libzmq checks only ZMTP 3.x peers).
+    pub socket_type: Option<SocketType>,
+}
+
+impl PeerInfo {
+    /// A peer with this routing id and socket type.
+    pub fn new(routing_id: impl Into<Bytes>, socket_type: Option<SocketType>) -> Self {
+        Self {
+            routing_id: routing_id.into(),
+            socket_type,
+        }
+    }
+}
+
+/// The socket's per-peer queues, implemented by the runtime (and by tests with
+/// `VecDeque`s).
+///
+/// Every method is called only for peers attached and not since detached.
+pub trait Peers {
+    /// Whether the peer's outbound queue can take a new message (below its SNDHWM).
+    ///
+    /// A `false` answer makes the peer inactive for writing until
+    /// [`Pattern::write_activated`].
+    fn can_write(&mut self, peer: PeerId) -> bool;
+
+    /// Appends a frame to the peer's outbound queue.
+    ///
+    /// The first frame of a message is written only after `can_write` returned `true` for
+    /// that peer (possibly in an earlier call of the pattern, with nothing written to that
+    /// peer in between); later frames of that message are always accepted. A message
+    /// becomes visible to the peer when its last frame (`more == false`) is written.
+    fn write(&mut self, peer: PeerId, frame: Frame);
+
+    /// Discards the frames of the unfinished message written to the peer (none: no-op).
+    fn rollback(&mut self, peer: PeerId);
+
+    /// The next inbound frame from the peer, if any.
+    ///
+    /// Only whole messages are ever available: after a frame with `more`, the next read
+    /// returns the next frame. A `None` at the start of a message makes the peer inactive
+    /// for reading until [`Pattern::read_activated`].
+    fn read(&mut self, peer: PeerId) -> Option<Frame>;
+}
+
+/// The outcome of [`Pattern::attach`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use = "a refused or replaced peer must be disconnected by the runtime"]
+pub enum Attach {
+    /// The peer is attached.
+    Accepted,
+    /// The pattern does not take this peer; close its connection. A [`Pair`] refuses a
+    /// second peer; a [`Router`] refuses a routing id already in use (without
+    /// `ROUTER_HANDOVER`). The pattern has kept no state for it: `detach` is not needed.
+    Refused,
+    /// The peer is attached and took over the routing id of the peer given here, which the
+    /// pattern has already detached (`ROUTER_HANDOVER`): close that peer's connection and
+    /// drop its queues.
+    Replaced(PeerId),
+}
+
+/// A socket type's semantics: where sent frames go and where received frames come from.
+///
+/// See the [crate documentation](crate) for the contract with the runtime.
+pub trait Pattern: Send {
+    /// The socket type this pattern implements.
+    fn socket_type(&self) -> SocketType;
+
+    /// A new peer. Attaching a peer that is attached already changes nothing.
+    ///
+    /// With `PROBE_ROUTER` (DEALER, REQ, ROUTER, REP) an empty message is written to the
+    /// new peer here, if its queue has room.
+    fn attach(&mut self, peer: PeerId, info: PeerInfo, peers: &mut dyn Peers) -> Attach;
+
+    /// The peer is gone. Unknown peers are ignored.
+    fn detach(&mut self, peer: PeerId);
+
+    /// A peer whose [`Peers::read`] returned `None` has messages again.
+    fn read_activated(&mut self, peer: PeerId);
+
+    /// A peer whose [`Peers::can_write`] returned `false` has room again.
+    fn write_activated(&mut self, peer: PeerId);
+
+    /// Sends one frame of a message; the message ends with a frame whose `more` is `false`.
+    ///
+    /// # Errors
+    ///
+    /// [`PatternError::Again`] with the frame when no peer can take the message now;
+    /// [`PatternError::Fsm`] when the socket's state forbids sending (REQ, REP);
+    /// [`PatternError::HostUnreachable`] for an unknown routing id with
+    /// `ROUTER_MANDATORY`; [`PatternError::NotSupported`] when the type cannot send.
+    fn send(&mut self, frame: Frame, peers: &mut dyn Peers) -> Result<(), PatternError>;
+
+    /// Receives the next frame; after a frame with `more`, the next call returns the next
+    /// frame of the same message.
+    ///
+    /// # Errors
+    ///
+    /// [`PatternError::Again`] (with `None`) when no message is available;
+    /// [`PatternError::Fsm`] when the socket's state forbids receiving (REQ, REP);
+    /// [`PatternError::NotSupported`] when the type cannot receive.
+    fn recv(&mut self, peers: &mut dyn Peers) -> Result<Frame, PatternError>;
+
+    /// Whether `recv` would return a frame now (`POLLIN`).
+    fn has_in(&mut self, peers: &mut dyn Peers) -> bool;
+
+    /// Whether `send` would take a frame now (`POLLOUT`).
+    fn has_out(&mut self, peers: &mut dyn Peers) -> bool;
+
+    /// Sets a pattern option; it takes effect at once.
+    ///
+    /// # Errors
+    ///
+    /// [`PatternError::Invalid`] for an option this socket type does not have.
+    fn set_option(&mut self, option: PatternOption) -> Result<(), PatternError>;
+}
+
+/// A pattern for `socket_type`; `seed` stands in for libzmq's random starting values.
+///
+/// # Errors
+///
+/// [`PatternError::NotSupported`] for the types not built yet (PUB, SUB, XPUB, XSUB,
+/// STREAM and the draft types).
+pub fn new_pattern(socket_type: SocketType, seed: u64) -> Result<Box<dyn Pattern>, PatternError> {
+    Ok(match socket_type {
+        SocketType::Pair => Box::new(Pair::new()),
+        SocketType::Req => Box::new(Req::new(seed)),
+        SocketType::Rep => Box::new(Rep::new()),
+        SocketType::Dealer => Box::new(Dealer::new()),
+        SocketType::Router => Box::new(Router::new(seed)),
+        SocketType::Push => Box::new(Push::new()),
+        SocketType::Pull => Box::new(Pull::new()),
+        _ => return Err(PatternError::NotSupported),
+    })
+}
+
+/// A 32-bit starting value derived from `seed` (SplitMix64's finaliser, so that nearby
+/// seeds give unrelated values).
+pub(crate) fn seed_u32(seed: u64) -> u32 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z >> 32) as u32
+}
+
+/// `PROBE_ROUTER`: writes an empty message to a new peer, if its queue has room.
+pub(crate) fn write_probe(peer: PeerId, peers: &mut dyn Peers) {
+    if peers.can_write(peer) {
+        peers.write(peer, Frame::last(Bytes::new()));
+    }
+}

@@ -5,8 +5,20 @@
 //! mechanism over a non-blocking socket, pipes, listeners and connecters for tcp, ipc and
 //! inproc. Protocol decisions live in the sans-IO crates below it; this crate only drives
 //! them.
+//!
+//! The facade uses it through [`Runtime`] (one per context): [`Runtime::bind`],
+//! [`Runtime::connect`] and [`Runtime::close_endpoint`], with a [`SocketLink`] through
+//! which new peers arrive as [`NewPeer`]s, each with a [`pipe::PipeEnd`].
 
 pub mod endpoint;
+mod engine;
 pub mod errno;
 pub mod net;
+pub mod options;
 pub mod pipe;
+mod reactor;
+pub mod runtime;
+mod stream;
+
+pub use options::TransportOptions;
+pub use runtime::{Bound, EndpointId, NewPeer, Runtime, SocketLink, TransportError};

@@ -1,12 +1,164 @@
 //! A pure-Rust ZeroMQ, source-compatible with the `zmq` crate 0.10.
 //!
-//! This facade is what applications depend on. It will hold `Context`, `Socket`, the
-//! options, `poll`, proxies and the socket monitor on top of the runtime in
-//! `zmq-transport`. The runtime arrives in its own issue; for now the facade offers the
-//! parts that need no runtime: Z85 encoding ([`z85_encode`], [`z85_decode`]).
+//! A program written for the `zmq` crate builds against this one by changing only its
+//! `Cargo.toml`; it then needs no C library. It talks to libzmq peers over `tcp://` and
+//! `ipc://`, and to sockets of the same process over `inproc://`.
+//!
+//! ```
+//! let ctx = zmq::Context::new();
+//! let rep = ctx.socket(zmq::REP).unwrap();
+//! rep.bind("inproc://doc").unwrap();
+//! let req = ctx.socket(zmq::REQ).unwrap();
+//! req.connect("inproc://doc").unwrap();
+//!
+//! req.send("hello", 0).unwrap();
+//! assert_eq!(rep.recv_string(0).unwrap().unwrap(), "hello");
+//! rep.send("world", 0).unwrap();
+//! assert_eq!(req.recv_string(0).unwrap().unwrap(), "world");
+//! ```
+//!
+//! Where the `zmq` crate panics or hangs, this one returns an error or documents what it
+//! does: `Error::from_raw` never panics, dropping a socket never blocks, and terminating
+//! a context does not wait for messages to peers that never connected.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod context;
+mod core;
+mod error;
+mod message;
+mod options;
+mod poll;
+mod socket;
+mod sockopt;
 mod z85;
 
+/// Endpoint strings, parsed and checked without binding or connecting: use
+/// [`Endpoint::parse`](endpoint::Endpoint::parse) to learn exactly why an endpoint is
+/// refused (the `EINVAL` of `bind` and `connect` does not say).
+pub mod endpoint {
+    pub use zmq_transport::endpoint::{Direction, Endpoint, EndpointError};
+}
+
+pub use context::Context;
+pub use error::{Error, Result};
+pub use message::Message;
+pub use options::SocketOptions;
+pub use poll::{poll, PollEvents, PollItem};
+pub use socket::Socket;
 pub use z85::{z85_decode, z85_encode, DecodeError, EncodeError};
+
+/// Send flag: return `EAGAIN` instead of blocking.
+pub static DONTWAIT: i32 = 1;
+/// Send flag: more parts of the message follow.
+pub static SNDMORE: i32 = 2;
+
+/// Poll for messages to receive.
+pub const POLLIN: PollEvents = PollEvents::POLLIN;
+/// Poll for room to send.
+pub const POLLOUT: PollEvents = PollEvents::POLLOUT;
+/// Poll for errors (descriptors only).
+pub const POLLERR: PollEvents = PollEvents::POLLERR;
+
+/// Socket types, with libzmq's names and values.
+#[allow(clippy::upper_case_acronyms)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SocketType {
+    /// Exclusive pair (RFC 31).
+    PAIR,
+    /// Publisher (RFC 29).
+    PUB,
+    /// Subscriber (RFC 29).
+    SUB,
+    /// Request (RFC 28).
+    REQ,
+    /// Reply (RFC 28).
+    REP,
+    /// Dealer (RFC 28).
+    DEALER,
+    /// Router (RFC 28).
+    ROUTER,
+    /// Pull (RFC 30).
+    PULL,
+    /// Push (RFC 30).
+    PUSH,
+    /// Extended publisher (RFC 29).
+    XPUB,
+    /// Extended subscriber (RFC 29).
+    XSUB,
+    /// Raw TCP stream.
+    STREAM,
+}
+
+pub use SocketType::*;
+
+impl SocketType {
+    /// libzmq's numeric value (`ZMQ_PAIR` = 0 ...).
+    pub fn to_raw(self) -> i32 {
+        i32::from(self.to_codec().as_u8())
+    }
+
+    /// The type with libzmq's numeric value `raw`.
+    pub fn from_raw(raw: i32) -> Option<Self> {
+        [
+            PAIR, PUB, SUB, REQ, REP, DEALER, ROUTER, PULL, PUSH, XPUB, XSUB, STREAM,
+        ]
+        .into_iter()
+        .find(|t| t.to_raw() == raw)
+    }
+
+    pub(crate) fn to_codec(self) -> zmtp_codec::SocketType {
+        use zmtp_codec::SocketType as T;
+        match self {
+            PAIR => T::Pair,
+            PUB => T::Pub,
+            SUB => T::Sub,
+            REQ => T::Req,
+            REP => T::Rep,
+            DEALER => T::Dealer,
+            ROUTER => T::Router,
+            PULL => T::Pull,
+            PUSH => T::Push,
+            XPUB => T::XPub,
+            XSUB => T::XSub,
+            STREAM => T::Stream,
+        }
+    }
+}
+
+/// Security mechanisms, as `ZMQ_MECHANISM` reports them.
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mechanism {
+    /// No security.
+    ZMQ_NULL,
+    /// Clear-text user name and password.
+    ZMQ_PLAIN,
+    /// CurveZMQ.
+    ZMQ_CURVE,
+    /// Kerberos.
+    ZMQ_GSSAPI,
+}
+
+/// What can be sent: anything that converts into a [`Message`].
+pub trait Sendable {
+    /// Sends `self` on `socket` with `flags`.
+    fn send(self, socket: &Socket, flags: i32) -> Result<()>;
+}
+
+impl<T: Into<Message>> Sendable for T {
+    fn send(self, socket: &Socket, flags: i32) -> Result<()> {
+        socket.send_message(self.into(), flags)
+    }
+}
+
+/// The libzmq version this library is wire- and API-compatible with.
+pub fn version() -> (i32, i32, i32) {
+    (4, 3, 5)
+}
+
+/// Whether a capability is available, as `zmq_has`: `"ipc"` is. Security mechanisms and
+/// the other transports are not yet.
+pub fn has(capability: &str) -> Option<bool> {
+    Some(matches!(capability, "ipc"))
+}

@@ -1,0 +1,321 @@
+//! `zmq cat`: a socket on the command line.
+//!
+//! Sending types send each line of standard input as a message, its frames split on the
+//! separator; receiving types print each message as a line, its frames joined by it. A
+//! frame that is not printable text is shown as `0x` and hex digits, and such a frame on
+//! input is sent as those bytes, so ROUTER routing ids can be read and written.
+
+use std::io::{self, BufRead, Write};
+use std::os::fd::AsRawFd;
+use std::process::ExitCode;
+
+use clap::Args;
+use zmq::endpoint::{Direction, Endpoint, EndpointError};
+
+/// Exit status when `--timeout` passes with nothing received.
+const TIMED_OUT: u8 = 2;
+
+/// Run a socket: send stdin lines as messages, print received messages as lines.
+///
+/// PUSH sends; PULL prints; REQ sends each line and prints the reply; REP answers each
+/// request with the next line of stdin (or the request itself with --echo); PAIR, DEALER
+/// and ROUTER do both at once.
+///
+/// Examples:
+///   zmq cat pull --bind 'tcp://*:5555'
+///   seq 3 | zmq cat push --connect tcp://localhost:5555
+///   zmq cat rep --bind ipc:///tmp/echo --echo
+///   echo hello | zmq cat req --connect ipc:///tmp/echo
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct CatArgs {
+    /// Socket type, in any case: PAIR, REQ, REP, DEALER, ROUTER, PUSH or PULL.
+    #[arg(value_name = "TYPE")]
+    socket_type: String,
+    /// Bind to an endpoint (repeatable), e.g. tcp://*:5555, ipc:///tmp/x, inproc://x.
+    #[arg(long, value_name = "EP")]
+    bind: Vec<String>,
+    /// Connect to an endpoint (repeatable), e.g. tcp://localhost:5555.
+    #[arg(long, value_name = "EP")]
+    connect: Vec<String>,
+    /// REP: answer each request with the request itself instead of reading stdin.
+    #[arg(long)]
+    echo: bool,
+    /// Exit after this many messages (received, or sent by PUSH).
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// The text between frames of a message, on input and output.
+    #[arg(long, value_name = "S", default_value = "|")]
+    separator: String,
+    /// Exit with status 2 when nothing arrives for this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    timeout: Option<i32>,
+}
+
+/// What a socket type does at the command line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Send,
+    Receive,
+    Request,
+    Reply,
+    Both,
+}
+
+pub(crate) fn run(args: &CatArgs) -> Result<ExitCode, String> {
+    let (socket_type, role) = match args.socket_type.to_ascii_uppercase().as_str() {
+        "PUSH" => (zmq::PUSH, Role::Send),
+        "PULL" => (zmq::PULL, Role::Receive),
+        "REQ" => (zmq::REQ, Role::Request),
+        "REP" => (zmq::REP, Role::Reply),
+        "PAIR" => (zmq::PAIR, Role::Both),
+        "DEALER" => (zmq::DEALER, Role::Both),
+        "ROUTER" => (zmq::ROUTER, Role::Both),
+        other => {
+            return Err(format!(
+                "unknown or unsupported socket type {other:?}; use PAIR, REQ, REP, DEALER, ROUTER, PUSH or PULL"
+            ))
+        }
+    };
+    if args.bind.is_empty() && args.connect.is_empty() {
+        return Err("give at least one --bind or --connect endpoint".into());
+    }
+    if args.separator.is_empty() {
+        return Err("the separator may not be empty".into());
+    }
+    let ctx = zmq::Context::new();
+    let socket = ctx
+        .socket(socket_type)
+        .map_err(|e| format!("cannot create a {} socket: {e}", args.socket_type))?;
+    if let Some(ms) = args.timeout {
+        socket
+            .set_rcvtimeo(ms)
+            .map_err(|e| format!("--timeout {ms}: {e}"))?;
+    }
+    for ep in &args.bind {
+        check_endpoint(ep, Direction::Bind).map_err(|e| format!("cannot bind {ep}: {e}"))?;
+        socket
+            .bind(ep)
+            .map_err(|e| format!("cannot bind {ep}: {e}"))?;
+    }
+    for ep in &args.connect {
+        check_endpoint(ep, Direction::Connect)
+            .map_err(|e| format!("cannot connect to {ep}: {e}"))?;
+        socket
+            .connect(ep)
+            .map_err(|e| format!("cannot connect to {ep}: {e}"))?;
+    }
+    let mut cat = Cat {
+        socket: &socket,
+        args,
+        out: io::stdout().lock(),
+        done: 0,
+    };
+    let outcome = match role {
+        Role::Send => cat.send_lines(),
+        Role::Receive => cat.receive(),
+        Role::Request => cat.request(),
+        Role::Reply => cat.reply(),
+        Role::Both => cat.both(),
+    };
+    match outcome {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(Stop::TimedOut) => {
+            eprintln!(
+                "zmq: nothing arrived within {} ms",
+                args.timeout.unwrap_or(0)
+            );
+            Ok(ExitCode::from(TIMED_OUT))
+        }
+        Err(Stop::Failed(e)) => Err(e),
+    }
+}
+
+enum Stop {
+    TimedOut,
+    Failed(String),
+}
+
+impl From<io::Error> for Stop {
+    fn from(e: io::Error) -> Self {
+        Self::Failed(format!("cannot write to stdout: {e}"))
+    }
+}
+
+struct Cat<'a> {
+    socket: &'a zmq::Socket,
+    args: &'a CatArgs,
+    out: io::StdoutLock<'static>,
+    /// Messages counted toward --count.
+    done: u64,
+}
+
+impl Cat<'_> {
+    fn finished(&self) -> bool {
+        self.args.count.is_some_and(|n| self.done >= n)
+    }
+
+    fn send_line(&self, line: &str) -> Result<(), Stop> {
+        let frames: Vec<Vec<u8>> = line
+            .split(self.args.separator.as_str())
+            .map(decode_frame)
+            .collect();
+        self.socket
+            .send_multipart(frames, 0)
+            .map_err(|e| Stop::Failed(format!("cannot send: {e}")))
+    }
+
+    fn receive_one(&mut self) -> Result<Vec<Vec<u8>>, Stop> {
+        match self.socket.recv_multipart(0) {
+            Ok(frames) => Ok(frames),
+            Err(zmq::Error::EAGAIN) => Err(Stop::TimedOut),
+            Err(e) => Err(Stop::Failed(format!("cannot receive: {e}"))),
+        }
+    }
+
+    fn print(&mut self, frames: &[Vec<u8>]) -> Result<(), Stop> {
+        let text: Vec<String> = frames.iter().map(|f| encode_frame(f)).collect();
+        writeln!(self.out, "{}", text.join(&self.args.separator))?;
+        self.out.flush()?;
+        Ok(())
+    }
+
+    fn send_lines(&mut self) -> Result<(), Stop> {
+        for line in io::stdin().lock().lines() {
+            let line = line.map_err(|e| Stop::Failed(format!("cannot read stdin: {e}")))?;
+            self.send_line(&line)?;
+            self.done += 1;
+            if self.finished() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn receive(&mut self) -> Result<(), Stop> {
+        while !self.finished() {
+            let frames = self.receive_one()?;
+            self.print(&frames)?;
+            self.done += 1;
+        }
+        Ok(())
+    }
+
+    fn request(&mut self) -> Result<(), Stop> {
+        for line in io::stdin().lock().lines() {
+            let line = line.map_err(|e| Stop::Failed(format!("cannot read stdin: {e}")))?;
+            self.send_line(&line)?;
+            let reply = self.receive_one()?;
+            self.print(&reply)?;
+            self.done += 1;
+            if self.finished() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn reply(&mut self) -> Result<(), Stop> {
+        let stdin = io::stdin();
+        let mut lines = stdin.lock().lines();
+        while !self.finished() {
+            let request = self.receive_one()?;
+            self.print(&request)?;
+            if self.args.echo {
+                self.socket
+                    .send_multipart(request, 0)
+                    .map_err(|e| Stop::Failed(format!("cannot send: {e}")))?;
+            } else {
+                let Some(line) = lines.next() else {
+                    return Ok(());
+                };
+                let line = line.map_err(|e| Stop::Failed(format!("cannot read stdin: {e}")))?;
+                self.send_line(&line)?;
+            }
+            self.done += 1;
+        }
+        Ok(())
+    }
+
+    /// PAIR, DEALER, ROUTER: send lines and print messages as both come.
+    fn both(&mut self) -> Result<(), Stop> {
+        let stdin = io::stdin();
+        let stdin_fd = stdin.as_raw_fd();
+        let mut lines = stdin.lock().lines();
+        let mut stdin_open = true;
+        let timeout = self.args.timeout.map_or(-1, i64::from);
+        while !self.finished() {
+            let mut items = vec![self.socket.as_poll_item(zmq::POLLIN)];
+            if stdin_open {
+                items.push(zmq::PollItem::from_fd(stdin_fd, zmq::POLLIN));
+            }
+            let ready = zmq::poll(&mut items, timeout)
+                .map_err(|e| Stop::Failed(format!("cannot poll: {e}")))?;
+            if ready == 0 {
+                return Err(Stop::TimedOut);
+            }
+            let socket_ready = items[0].is_readable();
+            let stdin_ready = stdin_open && (items[1].is_readable() || items[1].is_error());
+            drop(items);
+            if socket_ready {
+                let frames = self.receive_one()?;
+                self.print(&frames)?;
+                self.done += 1;
+            }
+            if stdin_ready {
+                match lines.next() {
+                    Some(line) => {
+                        let line =
+                            line.map_err(|e| Stop::Failed(format!("cannot read stdin: {e}")))?;
+                        self.send_line(&line)?;
+                    }
+                    None => stdin_open = false,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks an endpoint's syntax, for an error that says exactly what is wrong.
+fn check_endpoint(endpoint: &str, direction: Direction) -> Result<(), EndpointError> {
+    Endpoint::parse(endpoint, direction).map(|_| ())
+}
+
+/// A frame as text: itself if it is printable UTF-8, else `0x` and its hex digits.
+fn encode_frame(frame: &[u8]) -> String {
+    match std::str::from_utf8(frame) {
+        Ok(s) if !s.chars().any(char::is_control) && !s.starts_with("0x") => s.to_owned(),
+        _ => format!("0x{}", crate::to_hex(frame)),
+    }
+}
+
+/// A frame from text: `0x` and hex digits are those bytes; anything else is the text.
+fn decode_frame(text: &str) -> Vec<u8> {
+    text.strip_prefix("0x")
+        .and_then(|hex| crate::parse_hex(hex).ok())
+        .unwrap_or_else(|| text.as_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_as_text() {
+        assert_eq!(encode_frame(b"hello"), "hello");
+        assert_eq!(encode_frame(b"\x00\x80\x00\x00\x01"), "0x0080000001");
+        assert_eq!(encode_frame(b""), "");
+        assert_eq!(
+            encode_frame(b"0xab"),
+            "0x30786162",
+            "text that looks like hex is hexed"
+        );
+        assert_eq!(decode_frame("0x0080000001"), b"\x00\x80\x00\x00\x01");
+        assert_eq!(decode_frame("0xzz"), b"0xzz");
+        assert_eq!(decode_frame("plain"), b"plain");
+        for f in [&b"x"[..], b"\x01\x02", b"0x12", b""] {
+            assert_eq!(decode_frame(&encode_frame(f)), f);
+        }
+    }
+}

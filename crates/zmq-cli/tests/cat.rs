@@ -1,0 +1,172 @@
+//! `zmq cat` run as a program, as users run it.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const ZMQ: &str = env!("CARGO_BIN_EXE_zmq");
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(ZMQ)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run zmq");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ipc(name: &str) -> String {
+    format!(
+        "ipc://{}",
+        std::env::temp_dir()
+            .join(format!("zmq-cli-{}-{name}", std::process::id()))
+            .display()
+    )
+}
+
+#[test]
+fn req_and_echoing_rep() {
+    let ep = ipc("echo");
+    let rep = Command::new(ZMQ)
+        .args([
+            "cat",
+            "REP",
+            "--bind",
+            &ep,
+            "--echo",
+            "--count",
+            "2",
+            "--timeout",
+            "10000",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let req = run_with_stdin(
+        &["cat", "req", "--connect", &ep, "--timeout", "10000"],
+        "hello\na|b\n",
+    );
+    assert!(
+        req.status.success(),
+        "{}",
+        String::from_utf8_lossy(&req.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&req.stdout), "hello\na|b\n");
+    let rep = rep.wait_with_output().unwrap();
+    assert!(rep.status.success());
+    assert_eq!(String::from_utf8_lossy(&rep.stdout), "hello\na|b\n");
+}
+
+#[test]
+fn rep_answers_with_stdin_lines() {
+    let ep = ipc("answers");
+    let mut rep = Command::new(ZMQ)
+        .args([
+            "cat",
+            "rep",
+            "--bind",
+            &ep,
+            "--count",
+            "2",
+            "--timeout",
+            "10000",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    rep.stdin
+        .take()
+        .unwrap()
+        .write_all(b"first answer\nsecond answer\n")
+        .unwrap();
+    let req = run_with_stdin(
+        &["cat", "req", "--connect", &ep, "--timeout", "10000"],
+        "q1\nq2\n",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&req.stdout),
+        "first answer\nsecond answer\n"
+    );
+    let rep = rep.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&rep.stdout), "q1\nq2\n");
+}
+
+#[test]
+fn push_to_pull_with_count_and_separator() {
+    let ep = ipc("pipeline");
+    let pull = Command::new(ZMQ)
+        .args([
+            "cat",
+            "Pull",
+            "--bind",
+            &ep,
+            "--count",
+            "3",
+            "--separator",
+            ",",
+            "--timeout",
+            "10000",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let push = run_with_stdin(&["cat", "push", "--connect", &ep], "1\n2,two\n3\n");
+    assert!(push.status.success());
+    let pull = pull.wait_with_output().unwrap();
+    assert!(pull.status.success());
+    assert_eq!(String::from_utf8_lossy(&pull.stdout), "1\n2,two\n3\n");
+}
+
+#[test]
+fn timeout_exits_non_zero() {
+    let started = std::time::Instant::now();
+    let out = run_with_stdin(
+        &["cat", "pull", "--bind", &ipc("quiet"), "--timeout", "200"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("200 ms"));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn errors_name_the_endpoint_and_the_cause() {
+    let out = run_with_stdin(&["cat", "pull", "--bind", "tcp://*:notaport"], "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tcp://*:notaport") && err.contains("port"),
+        "{err}"
+    );
+
+    let out = run_with_stdin(&["cat", "sideways", "--bind", "tcp://*:1"], "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SIDEWAYS"));
+
+    let out = run_with_stdin(&["cat", "pull"], "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--bind or --connect"));
+}
+
+#[test]
+fn help_lists_the_options() {
+    let out = run_with_stdin(&["cat", "--help"], "");
+    let help = String::from_utf8_lossy(&out.stdout);
+    for option in [
+        "--bind",
+        "--connect",
+        "--echo",
+        "--count",
+        "--separator",
+        "--timeout",
+    ] {
+        assert!(help.contains(option), "{option} missing from --help");
+    }
+}

@@ -1,0 +1,952 @@
+//! The I/O thread: one `polling::Poller`, the sources it watches (listeners, connecters,
+//! connections), a mailbox of commands from socket threads, and timers kept as data.
+//!
+//! Sources are registered edge-triggered: an event says a socket *became* ready, and the
+//! engine then reads or writes until the OS says `WouldBlock` ("draining readiness", as
+//! mio puts it). Spurious events are harmless: every handler tolerates `WouldBlock`.
+//!
+//! Commands arrive through [`IoShared::send`], which wakes the poller with
+//! `Poller::notify` only when the mailbox goes from empty to non-empty. Pipe wake-ups
+//! (a socket wrote to a pipe the engine found empty, or read from one it found full) are
+//! commands too, and happen only on those transitions.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use polling::{Event, Events, PollMode, Poller};
+use slab::Slab;
+
+use crate::endpoint::Host;
+use crate::engine::{Engine, EngineEnd, Owner};
+use crate::options::TransportOptions;
+use crate::pipe::{PipeEnd, Wake, Wakeup};
+use crate::runtime::{EndpointId, SocketLink};
+use crate::stream::{self, Listener, Stream, UnixAddr};
+
+/// A source's slab key, also its poller key and its pipe wake-up token.
+pub(crate) type Key = usize;
+
+/// Work sent to an I/O thread.
+pub(crate) enum Command {
+    /// Watch a bound listener.
+    Listen(Box<ListenSpec>),
+    /// Keep a connection to an endpoint, reconnecting as needed.
+    Connect(Box<ConnectSpec>),
+    /// Close everything an endpoint owns; connections drain their outbound messages for up
+    /// to `linger` (`None`: until drained) first.
+    CloseEndpoint {
+        id: EndpointId,
+        linger: Option<Duration>,
+    },
+    /// A pipe end registered by an engine changed state.
+    PipeWake { key: Key, why: Wakeup },
+    /// A host name lookup finished.
+    Resolved {
+        key: Key,
+        generation: u64,
+        result: io::Result<Vec<SocketAddr>>,
+    },
+    /// Close everything now and end the thread.
+    Stop,
+}
+
+pub(crate) struct ListenSpec {
+    pub(crate) listener: Listener,
+    pub(crate) id: EndpointId,
+    pub(crate) link: Arc<dyn SocketLink>,
+    pub(crate) options: Arc<TransportOptions>,
+}
+
+/// Where a connecter connects to.
+#[derive(Clone, Debug)]
+pub(crate) enum Target {
+    Tcp {
+        host: Host,
+        port: u16,
+        source: Option<SocketAddr>,
+    },
+    Unix(UnixAddr),
+}
+
+pub(crate) struct ConnectSpec {
+    pub(crate) target: Target,
+    pub(crate) id: EndpointId,
+    pub(crate) link: Arc<dyn SocketLink>,
+    pub(crate) options: Arc<TransportOptions>,
+    /// The socket's end lives as long as the connect (messages queue before and between
+    /// connections); `None` attaches a new pipe per connection.
+    pub(crate) session: Option<PipeEnd>,
+    /// The routing id the socket gives this peer (`ZMQ_CONNECT_ROUTING_ID`), if any.
+    pub(crate) peer_routing_id: Option<bytes::Bytes>,
+}
+
+/// The part of an I/O thread other threads talk to.
+pub(crate) struct IoShared {
+    poller: Poller,
+    mailbox: Mutex<Vec<Command>>,
+    /// Sources still draining after their endpoint closed; `Runtime::shutdown` waits for 0.
+    lingering: AtomicUsize,
+    idle: Condvar,
+    idle_lock: Mutex<()>,
+}
+
+impl IoShared {
+    /// Queues a command and wakes the thread if it may be asleep.
+    pub(crate) fn send(&self, command: Command) {
+        let was_empty = {
+            let mut mailbox = self.mailbox.lock();
+            let was_empty = mailbox.is_empty();
+            mailbox.push(command);
+            was_empty
+        };
+        if was_empty {
+            // Failure here means the poller is gone, which only happens at shutdown.
+            let _ = self.poller.notify();
+        }
+    }
+
+    /// Asks the thread to close an endpoint. Until the thread has taken the command, it
+    /// counts as lingering, so a termination that follows at once waits for it.
+    pub(crate) fn close_endpoint(&self, id: EndpointId, linger: Option<Duration>) {
+        self.lingering.fetch_add(1, Ordering::AcqRel);
+        self.send(Command::CloseEndpoint { id, linger });
+    }
+
+    /// Waits until no source lingers, or until `deadline`.
+    pub(crate) fn wait_idle(&self, deadline: Option<Instant>) -> bool {
+        let mut guard = self.idle_lock.lock();
+        while self.lingering.load(Ordering::Acquire) > 0 {
+            match deadline {
+                Some(d) => {
+                    if self.idle.wait_until(&mut guard, d).timed_out() {
+                        return self.lingering.load(Ordering::Acquire) == 0;
+                    }
+                }
+                None => self.idle.wait(&mut guard),
+            }
+        }
+        true
+    }
+}
+
+/// Wakes an I/O thread for one of its sources' pipes.
+struct IoWaker(Arc<IoShared>);
+
+impl Wake for IoWaker {
+    fn wake(&self, token: u64, why: Wakeup) {
+        self.0.send(Command::PipeWake {
+            key: token as Key,
+            why,
+        });
+    }
+}
+
+/// An I/O thread and its handle.
+pub(crate) struct IoThread {
+    pub(crate) shared: Arc<IoShared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl IoThread {
+    pub(crate) fn spawn(index: usize) -> io::Result<Self> {
+        let shared = Arc::new(IoShared {
+            poller: Poller::new()?,
+            mailbox: Mutex::new(Vec::new()),
+            lingering: AtomicUsize::new(0),
+            idle: Condvar::new(),
+            idle_lock: Mutex::new(()),
+        });
+        if !shared.poller.supports_edge() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this platform's poller has no edge-triggered mode",
+            ));
+        }
+        let for_thread = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(format!("zmq-io-{index}"))
+            .spawn(move || Reactor::new(for_thread).run())?;
+        Ok(Self {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the thread, closing everything it holds, and waits for it.
+    pub(crate) fn stop(&mut self) {
+        self.shared.send(Command::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for IoThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// What a timer is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimerKind {
+    Reconnect,
+    ConnectTimeout,
+    Handshake,
+    Linger,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TimerId(u64);
+
+/// Timers as data: the reactor computes its poll timeout from the earliest.
+#[derive(Default)]
+pub(crate) struct Timers {
+    next_id: u64,
+    queue: BTreeMap<(Instant, TimerId), (Key, TimerKind)>,
+}
+
+impl Timers {
+    pub(crate) fn add(&mut self, at: Instant, key: Key, kind: TimerKind) -> TimerId {
+        self.next_id += 1;
+        let id = TimerId(self.next_id);
+        self.queue.insert((at, id), (key, kind));
+        id
+    }
+
+    pub(crate) fn cancel(&mut self, at: Instant, id: TimerId) {
+        self.queue.remove(&(at, id));
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.queue.keys().next().map(|(at, _)| *at)
+    }
+
+    fn pop_due(&mut self, now: Instant) -> Option<(TimerId, Key, TimerKind)> {
+        let (&(at, id), _) = self.queue.iter().next()?;
+        if at > now {
+            return None;
+        }
+        let (key, kind) = self.queue.remove(&(at, id))?;
+        Some((id, key, kind))
+    }
+}
+
+/// A scheduled timer, remembered by its owner so it can cancel it or recognise it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Scheduled {
+    pub(crate) at: Instant,
+    pub(crate) id: TimerId,
+}
+
+/// What the reactor watches.
+enum Source {
+    Listener(ListenerSource),
+    Connecter(Box<Connecter>),
+    /// A TCP or ipc connect in progress, for the connecter at `owner`.
+    Connecting {
+        stream: Stream,
+        owner: Key,
+    },
+    Engine(Box<Engine>),
+}
+
+struct ListenerSource {
+    listener: Listener,
+    id: EndpointId,
+    link: Arc<dyn SocketLink>,
+    options: Arc<TransportOptions>,
+}
+
+enum ConnState {
+    /// Waiting for the reconnect timer (or the first attempt).
+    Waiting(Option<Scheduled>),
+    Resolving(u64),
+    /// The connecting socket's key, and its timeout.
+    Connecting(Key, Option<Scheduled>),
+    /// The engine's key.
+    Connected(Key),
+}
+
+struct Connecter {
+    spec: ConnectSpec,
+    state: ConnState,
+    /// The current reconnect interval, doubled after each failure with RECONNECT_IVL_MAX.
+    backoff: Option<Duration>,
+    generation: u64,
+    /// The endpoint was closed: no more attempts; the connecter ends with its engine.
+    closing: bool,
+    /// Closed while messages were queued and no connection was up: it keeps connecting to
+    /// deliver them, until this deadline (`Some(None)`: no limit).
+    linger: Option<Option<Scheduled>>,
+}
+
+/// What a new engine is made with, besides its stream.
+struct NewEngine {
+    owner: Owner,
+    link: Arc<dyn SocketLink>,
+    options: Arc<TransportOptions>,
+    session: Option<PipeEnd>,
+    peer_routing_id: Option<bytes::Bytes>,
+    /// Start closing at once, with this linger (for a connect closed before it connected).
+    linger: Option<Option<Duration>>,
+}
+
+/// Everything the reactor thread owns.
+pub(crate) struct Reactor {
+    shared: Arc<IoShared>,
+    waker: Arc<dyn Wake>,
+    sources: Slab<Source>,
+    timers: Timers,
+    rng: u64,
+}
+
+/// Services engines use from the reactor.
+pub(crate) struct Ctx<'a> {
+    pub(crate) key: Key,
+    pub(crate) waker: &'a Arc<dyn Wake>,
+    pub(crate) timers: &'a mut Timers,
+}
+
+impl Reactor {
+    fn new(shared: Arc<IoShared>) -> Self {
+        let waker: Arc<dyn Wake> = Arc::new(IoWaker(Arc::clone(&shared)));
+        let seed = Instant::now().elapsed().as_nanos() as u64
+            ^ (Arc::as_ptr(&shared) as u64).rotate_left(32)
+            ^ std::process::id() as u64;
+        Self {
+            shared,
+            waker,
+            sources: Slab::new(),
+            timers: Timers::default(),
+            rng: seed | 1,
+        }
+    }
+
+    fn run(mut self) {
+        let mut events = Events::new();
+        loop {
+            let timeout = self
+                .timers
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            events.clear();
+            if let Err(e) = self.shared.poller.wait(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    // A broken poller cannot be recovered; close everything so sockets
+                    // see their peers go instead of hanging.
+                    self.stop_all();
+                    return;
+                }
+            }
+            for ev in events.iter() {
+                self.on_event(ev);
+            }
+            let commands = std::mem::take(&mut *self.shared.mailbox.lock());
+            for command in commands {
+                if let Command::Stop = command {
+                    self.stop_all();
+                    return;
+                }
+                self.on_command(command);
+            }
+            let now = Instant::now();
+            while let Some((id, key, kind)) = self.timers.pop_due(now) {
+                self.on_timer(id, key, kind);
+            }
+        }
+    }
+
+    fn random(&mut self) -> u64 {
+        // xorshift64*: jitter for reconnect intervals only.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn register(&self, source: &impl std::os::fd::AsRawFd, key: Key) -> io::Result<()> {
+        let raw = source.as_raw_fd();
+        // SAFETY: every registered descriptor belongs to a source in `self.sources`, and
+        // `remove` deletes it from the poller before the source (and so the descriptor)
+        // is dropped.
+        #[allow(unsafe_code)]
+        unsafe {
+            self.shared
+                .poller
+                .add_with_mode(raw, Event::all(key), PollMode::Edge)
+        }
+    }
+
+    /// Removes a source from the poller and the slab.
+    fn remove(&mut self, key: Key) -> Option<Source> {
+        let source = self.sources.try_remove(key)?;
+        let fd = match &source {
+            Source::Listener(l) => Some(l.listener.as_fd_raw()),
+            Source::Connecting { stream, .. } => Some(std::os::fd::AsRawFd::as_raw_fd(stream)),
+            Source::Engine(e) => Some(e.raw_fd()),
+            Source::Connecter(_) => None,
+        };
+        if let Some(fd) = fd {
+            // SAFETY: the descriptor is still open: its owner is in `source`, alive here.
+            #[allow(unsafe_code)]
+            let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            let _ = self.shared.poller.delete(borrowed);
+        }
+        Some(source)
+    }
+
+    fn on_event(&mut self, ev: Event) {
+        let key = ev.key;
+        match self.sources.get_mut(key) {
+            Some(Source::Listener(_)) => self.accept_all(key),
+            Some(Source::Connecting { .. }) => {
+                if ev.writable || ev.readable {
+                    self.connect_finished(key);
+                }
+            }
+            Some(Source::Engine(engine)) => {
+                engine.on_ready(ev.readable, ev.writable);
+                self.drive_engine(key);
+            }
+            Some(Source::Connecter(_)) | None => {}
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Listen(spec) => {
+                let ListenSpec {
+                    listener,
+                    id,
+                    link,
+                    options,
+                } = *spec;
+                let entry = self.sources.vacant_entry();
+                let key = entry.key();
+                if self.register(&listener, key).is_ok() {
+                    self.sources.insert(Source::Listener(ListenerSource {
+                        listener,
+                        id,
+                        link,
+                        options,
+                    }));
+                    // Connections may have queued before registration.
+                    self.accept_all(key);
+                }
+            }
+            Command::Connect(spec) => {
+                let key = self.sources.insert(Source::Connecter(Box::new(Connecter {
+                    backoff: spec.options.reconnect_ivl,
+                    spec: *spec,
+                    state: ConnState::Waiting(None),
+                    generation: 0,
+                    closing: false,
+                    linger: None,
+                })));
+                self.start_connect(key);
+            }
+            Command::CloseEndpoint { id, linger } => {
+                self.close_endpoint(id, linger);
+                // The command itself counted as lingering until now.
+                self.linger_done();
+            }
+            Command::PipeWake { key, why } => {
+                if let Some(Source::Engine(engine)) = self.sources.get_mut(key) {
+                    engine.on_pipe_wake(why);
+                    self.drive_engine(key);
+                }
+            }
+            Command::Resolved {
+                key,
+                generation,
+                result,
+            } => self.resolved(key, generation, result),
+            Command::Stop => {}
+        }
+    }
+
+    fn on_timer(&mut self, id: TimerId, key: Key, kind: TimerKind) {
+        match (kind, self.sources.get_mut(key)) {
+            (TimerKind::Reconnect, Some(Source::Connecter(c))) => {
+                if matches!(c.state, ConnState::Waiting(Some(s)) if s.id == id) {
+                    c.state = ConnState::Waiting(None);
+                    self.start_connect(key);
+                }
+            }
+            (TimerKind::ConnectTimeout, Some(Source::Connecter(c))) => {
+                if let ConnState::Connecting(sock, Some(s)) = c.state {
+                    if s.id == id {
+                        self.remove(sock);
+                        self.connect_failed(key);
+                    }
+                }
+            }
+            (TimerKind::Linger, Some(Source::Connecter(c))) => {
+                if matches!(c.linger, Some(Some(s)) if s.id == id) {
+                    self.drop_connecter(key);
+                }
+            }
+            (TimerKind::Handshake | TimerKind::Linger, Some(Source::Engine(engine)))
+                if engine.timer_fired(id, kind) =>
+            {
+                self.end_engine(key, EngineEnd::TimedOut);
+            }
+            _ => {}
+        }
+    }
+
+    fn accept_all(&mut self, key: Key) {
+        loop {
+            let Some(Source::Listener(l)) = self.sources.get(key) else {
+                return;
+            };
+            match l.listener.accept(&l.options) {
+                Ok(stream) => {
+                    let owner = Owner::Listener(l.id);
+                    let link = Arc::clone(&l.link);
+                    let options = Arc::clone(&l.options);
+                    self.add_engine(
+                        stream,
+                        NewEngine {
+                            owner,
+                            link,
+                            options,
+                            session: None,
+                            peer_routing_id: None,
+                            linger: None,
+                        },
+                    );
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
+                // EMFILE and the like: stop for now; the next connection edge retries.
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn add_engine(&mut self, stream: Stream, new: NewEngine) -> Option<Key> {
+        let entry = self.sources.vacant_entry();
+        let key = entry.key();
+        if self.register(&stream, key).is_err() {
+            return None;
+        }
+        let mut ctx = Ctx {
+            key,
+            waker: &self.waker,
+            timers: &mut self.timers,
+        };
+        let mut engine = Engine::new(
+            stream,
+            new.owner,
+            new.link,
+            new.options,
+            new.session,
+            new.peer_routing_id,
+            &mut ctx,
+        );
+        // A connection made for a connect that was already closed drains at once.
+        if let Some(linger) = new.linger {
+            if engine.start_linger(linger, &mut ctx) {
+                self.shared.lingering.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        self.sources.insert(Source::Engine(Box::new(engine)));
+        self.drive_engine(key);
+        Some(key)
+    }
+
+    fn drive_engine(&mut self, key: Key) {
+        let Some(Source::Engine(engine)) = self.sources.get_mut(key) else {
+            return;
+        };
+        let mut ctx = Ctx {
+            key,
+            waker: &self.waker,
+            timers: &mut self.timers,
+        };
+        if let Err(end) = engine.run(&mut ctx) {
+            self.end_engine(key, end);
+        }
+    }
+
+    /// Tears an engine down and tells its owner.
+    fn end_engine(&mut self, key: Key, why: EngineEnd) {
+        let Some(Source::Engine(engine)) = self.remove(key) else {
+            return;
+        };
+        let lingering = engine.is_lingering();
+        let (owner, session) = engine.finish(why, &mut self.timers);
+        if lingering {
+            self.linger_done();
+        }
+        if let Owner::Connecter(conn_key) = owner {
+            if let Some(Source::Connecter(c)) = self.sources.get_mut(conn_key) {
+                if session.is_some() {
+                    c.spec.session = session;
+                }
+                if c.closing {
+                    self.sources.remove(conn_key);
+                } else {
+                    c.state = ConnState::Waiting(None);
+                    self.connect_failed(conn_key);
+                }
+            }
+        }
+    }
+
+    fn linger_done(&self) {
+        if self.shared.lingering.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _guard = self.shared.idle_lock.lock();
+            self.shared.idle.notify_all();
+        }
+    }
+
+    fn start_connect(&mut self, key: Key) {
+        let Some(Source::Connecter(c)) = self.sources.get_mut(key) else {
+            return;
+        };
+        c.generation += 1;
+        let generation = c.generation;
+        match c.spec.target.clone() {
+            Target::Tcp {
+                host: Host::Name(name),
+                port,
+                ..
+            } => {
+                // Names resolve off the reactor thread, so a slow lookup stalls no other
+                // connection (libzmq resolves in its I/O thread, issue 2961).
+                c.state = ConnState::Resolving(generation);
+                let ipv6 = c.spec.options.ipv6;
+                let shared = Arc::clone(&self.shared);
+                let spawned = std::thread::Builder::new()
+                    .name("zmq-resolve".into())
+                    .spawn(move || {
+                        let result = (name.as_str(), port).to_socket_addrs().map(|addrs| {
+                            let mut addrs: Vec<SocketAddr> =
+                                addrs.filter(|a| ipv6 || a.is_ipv4()).collect();
+                            addrs.sort_by_key(|a| !a.is_ipv4());
+                            addrs
+                        });
+                        shared.send(Command::Resolved {
+                            key,
+                            generation,
+                            result,
+                        });
+                    });
+                if spawned.is_err() {
+                    self.connect_failed(key);
+                }
+            }
+            Target::Tcp {
+                host: Host::Ip(ip, scope),
+                port,
+                source,
+            } => {
+                let addr = match ip {
+                    std::net::IpAddr::V6(v6) => {
+                        SocketAddr::V6(std::net::SocketAddrV6::new(v6, port, 0, scope))
+                    }
+                    v4 => SocketAddr::new(v4, port),
+                };
+                let options = Arc::clone(&c.spec.options);
+                let result = stream::start_tcp_connect(addr, source, &options).map(Stream::Tcp);
+                self.connect_started(key, result);
+            }
+            Target::Tcp {
+                host: Host::Any, ..
+            } => self.connect_failed(key),
+            Target::Unix(addr) => {
+                let result = stream::start_unix_connect(&addr).map(Stream::Unix);
+                self.connect_started(key, result);
+            }
+        }
+    }
+
+    fn resolved(&mut self, key: Key, generation: u64, result: io::Result<Vec<SocketAddr>>) {
+        let Some(Source::Connecter(c)) = self.sources.get(key) else {
+            return;
+        };
+        if !matches!(c.state, ConnState::Resolving(g) if g == generation) {
+            return;
+        }
+        let (source, options) = match &c.spec.target {
+            Target::Tcp { source, .. } => (*source, Arc::clone(&c.spec.options)),
+            Target::Unix(_) => return,
+        };
+        match result.ok().and_then(|a| a.into_iter().next()) {
+            Some(addr) => {
+                let result = stream::start_tcp_connect(addr, source, &options).map(Stream::Tcp);
+                self.connect_started(key, result);
+            }
+            None => self.connect_failed(key),
+        }
+    }
+
+    fn connect_started(&mut self, key: Key, result: io::Result<Stream>) {
+        let Ok(stream) = result else {
+            self.connect_failed(key);
+            return;
+        };
+        let sock_key = self.sources.vacant_entry().key();
+        if self.register(&stream, sock_key).is_err() {
+            self.connect_failed(key);
+            return;
+        }
+        self.sources
+            .insert(Source::Connecting { stream, owner: key });
+        let timeout = match self.sources.get(key) {
+            Some(Source::Connecter(c)) => c.spec.options.connect_timeout,
+            _ => None,
+        };
+        let scheduled = timeout.map(|t| {
+            let at = Instant::now() + t;
+            Scheduled {
+                at,
+                id: self.timers.add(at, key, TimerKind::ConnectTimeout),
+            }
+        });
+        if let Some(Source::Connecter(c)) = self.sources.get_mut(key) {
+            c.state = ConnState::Connecting(sock_key, scheduled);
+        }
+    }
+
+    fn connect_finished(&mut self, sock_key: Key) {
+        let owner = match self.sources.get(sock_key) {
+            Some(Source::Connecting { owner, stream }) => {
+                let owner = *owner;
+                match stream::take_connect_error(stream) {
+                    Ok(()) => owner,
+                    Err(_) => {
+                        self.remove(sock_key);
+                        self.connect_failed(owner);
+                        return;
+                    }
+                }
+            }
+            _ => return,
+        };
+        // A writable edge can precede completion on some systems: confirm with the peer.
+        if let Some(Source::Connecting {
+            stream: Stream::Tcp(s),
+            ..
+        }) = self.sources.get(sock_key)
+        {
+            if s.peer_addr().is_err() {
+                return;
+            }
+        }
+        let Some(Source::Connecting { stream, .. }) = self.remove(sock_key) else {
+            return;
+        };
+        let Some(Source::Connecter(c)) = self.sources.get_mut(owner) else {
+            return;
+        };
+        if let ConnState::Connecting(_, Some(s)) = c.state {
+            self.timers.cancel(s.at, s.id);
+        }
+        // A successful connection resets the backoff.
+        c.backoff = c.spec.options.reconnect_ivl;
+        // Closed before it connected: the engine sends what was queued, within what is
+        // left of the linger period, and the connecter ends with it.
+        let linger = c.linger.take().map(|deadline| {
+            deadline.map(|s| {
+                self.timers.cancel(s.at, s.id);
+                s.at.saturating_duration_since(Instant::now())
+            })
+        });
+        let handed_over = linger.is_some();
+        let session = c.spec.session.take();
+        let link = Arc::clone(&c.spec.link);
+        let options = Arc::clone(&c.spec.options);
+        let routing_id = c.spec.peer_routing_id.clone();
+        let added = self.add_engine(
+            stream,
+            NewEngine {
+                owner: Owner::Connecter(owner),
+                link,
+                options,
+                session,
+                peer_routing_id: routing_id,
+                linger,
+            },
+        );
+        if handed_over {
+            // The engine counts as lingering now, in the connecter's place.
+            self.linger_done();
+        }
+        match added {
+            Some(engine_key) => {
+                if let Some(Source::Connecter(c)) = self.sources.get_mut(owner) {
+                    if matches!(c.state, ConnState::Connecting(..)) {
+                        c.state = ConnState::Connected(engine_key);
+                    }
+                }
+            }
+            None => self.connect_failed(owner),
+        }
+    }
+
+    /// Schedules the next attempt after a failed connect or a lost connection.
+    fn connect_failed(&mut self, key: Key) {
+        let jitter_seed = self.random();
+        let Some(Source::Connecter(c)) = self.sources.get_mut(key) else {
+            return;
+        };
+        if c.closing && c.linger.is_none() {
+            self.sources.remove(key);
+            return;
+        }
+        let Some(ivl) = c.backoff else {
+            // RECONNECT_IVL -1: never reconnect. The connecter stays, idle, until closed.
+            c.state = ConnState::Waiting(None);
+            return;
+        };
+        let base = c.spec.options.reconnect_ivl.unwrap_or(ivl);
+        let jitter_ms = (base.as_millis() as u64).max(1);
+        let wait = ivl + Duration::from_millis(jitter_seed % jitter_ms);
+        if let Some(max) = c.spec.options.reconnect_ivl_max {
+            if max > base {
+                c.backoff = Some((ivl * 2).min(max));
+            }
+        }
+        let at = Instant::now() + wait;
+        let id = self.timers.add(at, key, TimerKind::Reconnect);
+        c.state = ConnState::Waiting(Some(Scheduled { at, id }));
+    }
+
+    fn close_endpoint(&mut self, id: EndpointId, linger: Option<Duration>) {
+        let keys: Vec<Key> = self
+            .sources
+            .iter()
+            .filter(|(_, s)| match s {
+                Source::Listener(l) => l.id == id,
+                Source::Connecter(c) => c.spec.id == id,
+                _ => false,
+            })
+            .map(|(k, _)| k)
+            .collect();
+        // The endpoint's connections drain: those accepted by its listener, and the one
+        // its connecter holds.
+        let mut engines: Vec<Key> = self
+            .sources
+            .iter()
+            .filter_map(|(k, s)| match s {
+                Source::Engine(e) if e.endpoint_id() == Some(id) => Some(k),
+                _ => None,
+            })
+            .collect();
+        for key in keys {
+            match self.sources.get_mut(key) {
+                Some(Source::Listener(_)) => {
+                    self.remove(key);
+                }
+                Some(Source::Connecter(c)) => {
+                    c.closing = true;
+                    let queued = linger != Some(Duration::ZERO)
+                        && c.spec
+                            .session
+                            .as_mut()
+                            .is_some_and(|s| s.reader.has_frame());
+                    match c.state {
+                        // The connecter goes when its engine ends.
+                        ConnState::Connected(engine) => engines.push(engine),
+                        // Messages wait for a connection: keep trying, within the linger
+                        // period, as libzmq does; nothing queued, nothing to wait for.
+                        _ if queued => {
+                            let deadline = linger.map(|l| {
+                                let at = Instant::now() + l;
+                                Scheduled {
+                                    at,
+                                    id: self.timers.add(at, key, TimerKind::Linger),
+                                }
+                            });
+                            c.linger = Some(deadline);
+                            self.shared.lingering.fetch_add(1, Ordering::AcqRel);
+                        }
+                        ConnState::Connecting(sock, timer) => {
+                            if let Some(s) = timer {
+                                self.timers.cancel(s.at, s.id);
+                            }
+                            self.remove(sock);
+                            self.remove(key);
+                        }
+                        ConnState::Waiting(timer) => {
+                            if let Some(s) = timer {
+                                self.timers.cancel(s.at, s.id);
+                            }
+                            self.remove(key);
+                        }
+                        ConnState::Resolving(_) => {
+                            self.remove(key);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for key in engines {
+            if let Some(Source::Engine(engine)) = self.sources.get_mut(key) {
+                let mut ctx = Ctx {
+                    key,
+                    waker: &self.waker,
+                    timers: &mut self.timers,
+                };
+                if engine.start_linger(linger, &mut ctx) {
+                    self.shared.lingering.fetch_add(1, Ordering::AcqRel);
+                }
+            }
+            self.drive_engine(key);
+        }
+    }
+
+    /// Removes a lingering connecter whose time ran out, with any connect in progress.
+    fn drop_connecter(&mut self, key: Key) {
+        let Some(Source::Connecter(c)) = self.remove(key) else {
+            return;
+        };
+        match c.state {
+            ConnState::Connecting(sock, timer) => {
+                if let Some(s) = timer {
+                    self.timers.cancel(s.at, s.id);
+                }
+                self.remove(sock);
+            }
+            ConnState::Waiting(Some(s)) => self.timers.cancel(s.at, s.id),
+            _ => {}
+        }
+        if c.linger.is_some() {
+            self.linger_done();
+        }
+    }
+
+    fn stop_all(&mut self) {
+        let keys: Vec<Key> = self.sources.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            if matches!(self.sources.get(key), Some(Source::Engine(_))) {
+                self.end_engine(key, EngineEnd::Terminated);
+            }
+        }
+        let keys: Vec<Key> = self.sources.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            self.remove(key);
+        }
+        self.shared.lingering.store(0, Ordering::Release);
+        let _guard = self.shared.idle_lock.lock();
+        self.shared.idle.notify_all();
+    }
+}
+
+impl Listener {
+    fn as_fd_raw(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(self)
+    }
+}

@@ -1,0 +1,280 @@
+//! Byte streams and listeners of the tcp and ipc transports, made non-blocking and
+//! configured from the socket options.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use socket2::{Domain, SockAddr, Socket, TcpKeepalive, Type};
+
+use crate::options::TransportOptions;
+
+/// A connected stream.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    /// The peer's address as `Peer-Address` reports it: the IP for TCP, empty for ipc.
+    pub(crate) fn peer_address(&self) -> String {
+        match self {
+            Self::Tcp(s) => s
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default(),
+            Self::Unix(_) => String::new(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.read(buf),
+            Self::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.write(buf),
+            Self::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.write_vectored(bufs),
+            Self::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsFd for Stream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Self::Tcp(s) => s.as_fd(),
+            Self::Unix(s) => s.as_fd(),
+        }
+    }
+}
+
+impl AsRawFd for Stream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
+    }
+}
+
+/// A bound listener.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    /// A Unix listener and the path to remove when it closes (none for abstract names).
+    Unix(UnixListener, Option<PathBuf>),
+}
+
+impl Listener {
+    /// Accepts one connection, non-blocking and configured.
+    pub(crate) fn accept(&self, options: &TransportOptions) -> io::Result<Stream> {
+        match self {
+            Self::Tcp(l) => {
+                let (s, _) = l.accept()?;
+                configure_tcp(&s, options)?;
+                s.set_nonblocking(true)?;
+                Ok(Stream::Tcp(s))
+            }
+            Self::Unix(l, _) => {
+                let (s, _) = l.accept()?;
+                s.set_nonblocking(true)?;
+                Ok(Stream::Unix(s))
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Self::Unix(_, Some(path)) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl AsFd for Listener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Self::Tcp(l) => l.as_fd(),
+            Self::Unix(l, _) => l.as_fd(),
+        }
+    }
+}
+
+impl AsRawFd for Listener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
+    }
+}
+
+/// Applies the per-connection TCP options: no Nagle (as libzmq always), keepalive, buffer
+/// sizes and type of service.
+pub(crate) fn configure_tcp(stream: &TcpStream, options: &TransportOptions) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let sock = socket2::SockRef::from(stream);
+    apply_buffers(&sock, options)?;
+    if options.tcp_keepalive == 1 {
+        let mut ka = TcpKeepalive::new();
+        if options.tcp_keepalive_idle > 0 {
+            ka = ka.with_time(Duration::from_secs(options.tcp_keepalive_idle as u64));
+        }
+        if options.tcp_keepalive_intvl > 0 {
+            ka = ka.with_interval(Duration::from_secs(options.tcp_keepalive_intvl as u64));
+        }
+        if options.tcp_keepalive_cnt > 0 {
+            ka = ka.with_retries(options.tcp_keepalive_cnt as u32);
+        }
+        sock.set_tcp_keepalive(&ka)?;
+    } else if options.tcp_keepalive == 0 {
+        sock.set_keepalive(false)?;
+    }
+    Ok(())
+}
+
+fn apply_buffers(sock: &Socket, options: &TransportOptions) -> io::Result<()> {
+    if options.sndbuf >= 0 {
+        sock.set_send_buffer_size(options.sndbuf as usize)?;
+    }
+    if options.rcvbuf >= 0 {
+        sock.set_recv_buffer_size(options.rcvbuf as usize)?;
+    }
+    if options.tos > 0 {
+        // Best effort, as libzmq: IPv6 sockets take the traffic class instead.
+        let _ = sock.set_tos_v4(options.tos as u32);
+    }
+    Ok(())
+}
+
+/// Binds a TCP listener to `addr` with the socket options.
+pub(crate) fn bind_tcp(addr: SocketAddr, options: &TransportOptions) -> io::Result<TcpListener> {
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    // As libzmq: rebinding a port in TIME_WAIT must work at once.
+    sock.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        // Dual-stack when binding an IPv6 wildcard with ZMQ_IPV6.
+        sock.set_only_v6(false)?;
+    }
+    apply_buffers(&sock, options)?;
+    sock.bind(&addr.into())?;
+    sock.listen(options.backlog.max(1))?;
+    sock.set_nonblocking(true)?;
+    Ok(sock.into())
+}
+
+/// Starts a non-blocking TCP connect to `addr`, from `source` if given.
+pub(crate) fn start_tcp_connect(
+    addr: SocketAddr,
+    source: Option<SocketAddr>,
+    options: &TransportOptions,
+) -> io::Result<TcpStream> {
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    apply_buffers(&sock, options)?;
+    if let Some(src) = source {
+        sock.set_reuse_address(true)?;
+        sock.bind(&src.into())?;
+    }
+    sock.set_nonblocking(true)?;
+    match sock.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    let stream: TcpStream = sock.into();
+    configure_tcp(&stream, options)?;
+    Ok(stream)
+}
+
+/// Binds a Unix listener on a path or an abstract name.
+pub(crate) fn bind_unix(addr: &UnixAddr, options: &TransportOptions) -> io::Result<Listener> {
+    let sock = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    let path = match addr {
+        UnixAddr::Path(p) => {
+            // As libzmq: a stale socket file from a process that died is replaced.
+            if std::fs::symlink_metadata(p).is_ok_and(|m| is_socket(&m)) {
+                let _ = std::fs::remove_file(p);
+            }
+            sock.bind(&SockAddr::unix(p)?)?;
+            Some(p.clone())
+        }
+        UnixAddr::Abstract(name) => {
+            sock.bind(&abstract_addr(name)?)?;
+            None
+        }
+    };
+    sock.listen(options.backlog.max(1))?;
+    sock.set_nonblocking(true)?;
+    Ok(Listener::Unix(sock.into(), path))
+}
+
+/// Starts a non-blocking Unix connect.
+pub(crate) fn start_unix_connect(addr: &UnixAddr) -> io::Result<UnixStream> {
+    let sock = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    sock.set_nonblocking(true)?;
+    let target = match addr {
+        UnixAddr::Path(p) => SockAddr::unix(p)?,
+        UnixAddr::Abstract(name) => abstract_addr(name)?,
+    };
+    match sock.connect(&target) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    Ok(sock.into())
+}
+
+/// A resolved ipc address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum UnixAddr {
+    Path(PathBuf),
+    Abstract(Vec<u8>),
+}
+
+/// A Linux abstract-namespace address: socket2 takes it as a path starting with NUL.
+fn abstract_addr(name: &[u8]) -> io::Result<SockAddr> {
+    use std::os::unix::ffi::OsStrExt;
+    if !cfg!(target_os = "linux") {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "abstract ipc names exist only on Linux",
+        ));
+    }
+    let mut path = Vec::with_capacity(name.len() + 1);
+    path.push(0u8);
+    path.extend_from_slice(name);
+    SockAddr::unix(std::ffi::OsStr::from_bytes(&path))
+}
+
+fn is_socket(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    meta.file_type().is_socket()
+}
+
+/// The error of a finished non-blocking connect, if it failed.
+pub(crate) fn take_connect_error(stream: &Stream) -> io::Result<()> {
+    let sock = socket2::SockRef::from(stream);
+    match sock.take_error()? {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,435 @@
+//! The socket core: a pattern state machine, its peers' pipes, and the mailbox through
+//! which the transport and other sockets reach it.
+//!
+//! The core lives on the socket's thread. Everything that happens elsewhere (a connection
+//! finished its handshake, a pipe that was empty has messages, a pipe that was full has
+//! room, a peer went away) arrives in the [`Shared`] mailbox and is applied by
+//! [`Core::process_mailbox`] at the start of each operation and whenever a blocked call
+//! wakes. A steady stream of messages passes through pipes without touching the mailbox.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use parking_lot::{Condvar, Mutex};
+use zmq_patterns::{Attach, Pattern, PatternError, PeerId, PeerInfo, Peers};
+use zmq_transport::pipe::{pipe_pair, PipeEnd, Read as PipeRead, Wake, Wakeup};
+use zmq_transport::{EndpointId, NewPeer, SocketLink};
+use zmtp_codec::{Frame, Metadata};
+
+use crate::error::{Error, Result};
+
+/// What other threads leave for the socket.
+#[derive(Default)]
+struct Mailbox {
+    peers: Vec<NewPeer>,
+    wakes: Vec<(u64, Wakeup)>,
+    /// The socket's thread waits on the condition variable.
+    sleeping: bool,
+    /// The context is terminating: blocking calls return ETERM.
+    terminated: bool,
+}
+
+/// The part of a socket other threads hold: its mailbox, and the signal for a socket
+/// thread blocked in a call, or for an event loop polling its file descriptor.
+pub(crate) struct Shared {
+    mailbox: Mutex<Mailbox>,
+    cond: Condvar,
+    /// The descriptor given out by `ZMQ_FD`, and the end written to signal it.
+    signal: Mutex<Option<(UnixStream, UnixStream)>>,
+}
+
+impl Shared {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self {
+            mailbox: Mutex::new(Mailbox::default()),
+            cond: Condvar::new(),
+            signal: Mutex::new(None),
+        })
+    }
+
+    fn notify(&self, mailbox: &Mailbox) {
+        if mailbox.sleeping {
+            self.cond.notify_one();
+        }
+        self.raise_signal();
+    }
+
+    /// Makes the `ZMQ_FD` descriptor readable, if one was handed out.
+    fn raise_signal(&self) {
+        if let Some((_, tx)) = &*self.signal.lock() {
+            // A full buffer already signals; nothing to do then.
+            let _ = (&*tx).write(&[1]);
+        }
+    }
+
+    /// Makes the `ZMQ_FD` descriptor unreadable.
+    fn clear_signal(&self) {
+        if let Some((rx, _)) = &*self.signal.lock() {
+            let mut buf = [0u8; 64];
+            while matches!((&*rx).read(&mut buf), Ok(n) if n > 0) {}
+        }
+    }
+
+    /// The `ZMQ_FD` descriptor, made on first use.
+    pub(crate) fn signal_fd(&self) -> std::io::Result<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        let mut signal = self.signal.lock();
+        if signal.is_none() {
+            let (rx, tx) = UnixStream::pair()?;
+            rx.set_nonblocking(true)?;
+            tx.set_nonblocking(true)?;
+            *signal = Some((rx, tx));
+        }
+        Ok(signal.as_ref().map_or(-1, |(rx, _)| rx.as_raw_fd()))
+    }
+
+    /// Makes blocking calls return ETERM.
+    pub(crate) fn terminate(&self) {
+        let mut mailbox = self.mailbox.lock();
+        mailbox.terminated = true;
+        self.notify(&mailbox);
+    }
+}
+
+impl SocketLink for Shared {
+    fn attach(&self, peer: NewPeer) {
+        let mut mailbox = self.mailbox.lock();
+        mailbox.peers.push(peer);
+        self.notify(&mailbox);
+    }
+}
+
+impl Wake for Shared {
+    fn wake(&self, token: u64, why: Wakeup) {
+        let mut mailbox = self.mailbox.lock();
+        mailbox.wakes.push((token, why));
+        self.notify(&mailbox);
+    }
+}
+
+/// One peer's pipe, as the socket holds it.
+struct Slot {
+    pipe: PipeEnd,
+    /// The bind or connect it came through.
+    endpoint: Option<EndpointId>,
+    /// The other end went away; the peer is detached once its messages are read.
+    closing: bool,
+}
+
+/// The socket's peers, as the pattern sees them.
+#[derive(Default)]
+pub(crate) struct PeerTable {
+    slots: HashMap<PeerId, Slot>,
+    next: PeerId,
+    /// The properties of the peer the last frame came from.
+    pub(crate) last_metadata: Option<Arc<Metadata>>,
+    /// Peers whose pipes ran dry after their other end closed.
+    finished: Vec<PeerId>,
+}
+
+impl Peers for PeerTable {
+    fn can_write(&mut self, peer: PeerId) -> bool {
+        self.slots
+            .get(&peer)
+            .is_some_and(|s| !s.closing && s.pipe.writer.can_write())
+    }
+
+    fn write(&mut self, peer: PeerId, frame: Frame) {
+        if let Some(slot) = self.slots.get_mut(&peer) {
+            let last = !frame.more;
+            slot.pipe.writer.write(frame);
+            if last {
+                slot.pipe.writer.flush();
+            }
+        }
+    }
+
+    fn rollback(&mut self, peer: PeerId) {
+        if let Some(slot) = self.slots.get_mut(&peer) {
+            slot.pipe.writer.rollback();
+        }
+    }
+
+    fn read(&mut self, peer: PeerId) -> Option<Frame> {
+        let slot = self.slots.get_mut(&peer)?;
+        match slot.pipe.reader.read() {
+            PipeRead::Frame(frame) => {
+                let md = slot.pipe.reader.metadata();
+                if !ptr_eq(md, self.last_metadata.as_ref()) {
+                    self.last_metadata = md.cloned();
+                }
+                Some(frame)
+            }
+            PipeRead::Empty => None,
+            PipeRead::Closed => {
+                self.finished.push(peer);
+                None
+            }
+        }
+    }
+}
+
+fn ptr_eq(a: Option<&Arc<Metadata>>, b: Option<&Arc<Metadata>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// A socket's state on its own thread.
+pub(crate) struct Core {
+    pub(crate) pattern: Box<dyn Pattern>,
+    pub(crate) peers: PeerTable,
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// When a blocking call gives up.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Deadline {
+    /// Do not block (`DONTWAIT`, or a timeout of 0).
+    Now,
+    At(Instant),
+    Never,
+}
+
+impl Deadline {
+    /// From a libzmq timeout in milliseconds (-1 for none) and the DONTWAIT flag.
+    pub(crate) fn from_timeout(timeout_ms: i32, dontwait: bool) -> Self {
+        if dontwait || timeout_ms == 0 {
+            Self::Now
+        } else if timeout_ms < 0 {
+            Self::Never
+        } else {
+            Self::At(Instant::now() + Duration::from_millis(timeout_ms as u64))
+        }
+    }
+}
+
+impl Core {
+    pub(crate) fn new(pattern: Box<dyn Pattern>) -> Self {
+        Self {
+            pattern,
+            peers: PeerTable::default(),
+            shared: Shared::new(),
+        }
+    }
+
+    /// Applies what other threads left in the mailbox. Returns ETERM if the context is
+    /// terminating.
+    pub(crate) fn process_mailbox(&mut self) -> Result<()> {
+        let (peers, wakes, terminated) = {
+            let mut mailbox = self.shared.mailbox.lock();
+            if mailbox.peers.is_empty() && mailbox.wakes.is_empty() {
+                (Vec::new(), Vec::new(), mailbox.terminated)
+            } else {
+                (
+                    std::mem::take(&mut mailbox.peers),
+                    std::mem::take(&mut mailbox.wakes),
+                    mailbox.terminated,
+                )
+            }
+        };
+        for peer in peers {
+            self.attach(peer);
+        }
+        for (token, why) in wakes {
+            match why {
+                Wakeup::Readable => self.pattern.read_activated(token),
+                Wakeup::Writable => self.pattern.write_activated(token),
+                Wakeup::Closed => self.other_end_closed(token),
+            }
+        }
+        self.detach_finished();
+        if terminated {
+            return Err(Error::ETERM);
+        }
+        Ok(())
+    }
+
+    /// Adds a peer: the pattern takes it or refuses it.
+    pub(crate) fn attach(&mut self, peer: NewPeer) -> Option<PeerId> {
+        let id = self.peers.next;
+        self.peers.next += 1;
+        let waker: Arc<dyn Wake> = self.shared.clone();
+        peer.pipe.reader.set_waker(Arc::clone(&waker), id);
+        peer.pipe.writer.set_waker(waker, id);
+        self.peers.slots.insert(
+            id,
+            Slot {
+                pipe: peer.pipe,
+                endpoint: peer.endpoint_id,
+                closing: false,
+            },
+        );
+        let info = PeerInfo::new(peer.routing_id, peer.socket_type);
+        match self.pattern.attach(id, info, &mut self.peers) {
+            Attach::Accepted => Some(id),
+            Attach::Replaced(old) => {
+                self.detach(old);
+                Some(id)
+            }
+            // Refused (or an answer this version does not know): dropping the pipe closes
+            // both directions, and the connection ends.
+            _ => {
+                self.peers.slots.remove(&id);
+                None
+            }
+        }
+    }
+
+    /// The pipe of a connect made before its peer exists: the socket's end is attached
+    /// now, so messages queue; the other end is for the transport.
+    pub(crate) fn attach_session(
+        &mut self,
+        sndhwm: usize,
+        rcvhwm: usize,
+    ) -> (Option<PeerId>, PipeEnd) {
+        let (ours, theirs) = pipe_pair(sndhwm, rcvhwm);
+        let id = self.attach(NewPeer::new(ours, Bytes::new(), None, None));
+        (id, theirs)
+    }
+
+    /// Records which connect a session peer belongs to, once the connect has an id.
+    pub(crate) fn set_peer_endpoint(&mut self, peer: PeerId, endpoint: EndpointId) {
+        if let Some(slot) = self.peers.slots.get_mut(&peer) {
+            slot.endpoint = Some(endpoint);
+        }
+    }
+
+    fn other_end_closed(&mut self, peer: PeerId) {
+        let Some(slot) = self.peers.slots.get_mut(&peer) else {
+            return;
+        };
+        slot.closing = true;
+        if slot.pipe.reader.has_frame() {
+            // Deliver what it sent first; the pattern reads the pipe dry, then it goes.
+            self.pattern.read_activated(peer);
+        } else if slot.pipe.reader.is_writer_closed() {
+            self.detach(peer);
+        } else {
+            // The peer stopped reading but may still be writing: stop sending to it.
+            self.pattern.write_activated(peer);
+        }
+    }
+
+    fn detach_finished(&mut self) {
+        while let Some(peer) = self.peers.finished.pop() {
+            self.detach(peer);
+        }
+    }
+
+    pub(crate) fn detach(&mut self, peer: PeerId) {
+        if self.peers.slots.remove(&peer).is_some() {
+            self.pattern.detach(peer);
+        }
+    }
+
+    /// Detaches every peer that came through `endpoint` (unbind, disconnect).
+    pub(crate) fn detach_endpoint(&mut self, endpoint: EndpointId) {
+        let ids: Vec<PeerId> = self
+            .peers
+            .slots
+            .iter()
+            .filter(|(_, s)| s.endpoint == Some(endpoint))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.detach(id);
+        }
+    }
+
+    /// Closes every peer pipe: queued outbound messages stay for the engines to send
+    /// within the linger period; nothing more is read.
+    pub(crate) fn close_all(&mut self) {
+        for (_, mut slot) in self.peers.slots.drain() {
+            slot.pipe.writer.close();
+            slot.pipe.reader.close();
+        }
+    }
+
+    /// Waits for the mailbox until `deadline`. Returns false when the deadline passed.
+    pub(crate) fn wait(&self, deadline: Deadline) -> bool {
+        let mut mailbox = self.shared.mailbox.lock();
+        loop {
+            if !mailbox.peers.is_empty() || !mailbox.wakes.is_empty() || mailbox.terminated {
+                return true;
+            }
+            mailbox.sleeping = true;
+            let timed_out = match deadline {
+                Deadline::Now => true,
+                Deadline::Never => {
+                    self.shared.cond.wait(&mut mailbox);
+                    false
+                }
+                Deadline::At(at) => self.shared.cond.wait_until(&mut mailbox, at).timed_out(),
+            };
+            mailbox.sleeping = false;
+            if timed_out {
+                return !mailbox.peers.is_empty() || !mailbox.wakes.is_empty();
+            }
+        }
+    }
+
+    /// Sends a frame, blocking until `deadline` while the pattern says EAGAIN.
+    pub(crate) fn send(&mut self, mut frame: Frame, deadline: Deadline) -> Result<()> {
+        self.process_mailbox()?;
+        loop {
+            match self.pattern.send(frame, &mut self.peers) {
+                Ok(()) => return Ok(()),
+                Err(PatternError::Again(Some(f))) => {
+                    frame = f;
+                    if !self.wait(deadline) {
+                        return Err(Error::EAGAIN);
+                    }
+                    self.process_mailbox()?;
+                }
+                Err(e) => return Err(pattern_error(e)),
+            }
+        }
+    }
+
+    /// Receives a frame, blocking until `deadline` while none is there.
+    pub(crate) fn recv(&mut self, deadline: Deadline) -> Result<Frame> {
+        self.process_mailbox()?;
+        loop {
+            match self.pattern.recv(&mut self.peers) {
+                Ok(frame) => {
+                    self.detach_finished();
+                    return Ok(frame);
+                }
+                Err(PatternError::Again(_)) => {
+                    self.detach_finished();
+                    if !self.wait(deadline) {
+                        return Err(Error::EAGAIN);
+                    }
+                    self.process_mailbox()?;
+                }
+                Err(e) => return Err(pattern_error(e)),
+            }
+        }
+    }
+
+    /// `ZMQ_EVENTS`: whether a message can be received (POLLIN) or sent (POLLOUT) now.
+    /// Also settles the `ZMQ_FD` descriptor: readable while an event is pending.
+    pub(crate) fn events(&mut self) -> Result<(bool, bool)> {
+        self.shared.clear_signal();
+        self.process_mailbox()?;
+        let can_in = self.pattern.has_in(&mut self.peers);
+        let can_out = self.pattern.has_out(&mut self.peers);
+        self.detach_finished();
+        if can_in || can_out {
+            self.shared.raise_signal();
+        }
+        Ok((can_in, can_out))
+    }
+}
+
+/// The libzmq error for a pattern's refusal.
+pub(crate) fn pattern_error(e: PatternError) -> Error {
+    Error::from_raw(e.errno())
+}

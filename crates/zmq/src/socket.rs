@@ -1,0 +1,509 @@
+//! `Socket`: the API of the `zmq` crate 0.10 over our socket core.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use zmq_patterns::{new_pattern, PatternOption};
+use zmq_transport::endpoint::{Direction, Endpoint};
+use zmq_transport::{EndpointId, Runtime, SocketLink, TransportOptions};
+use zmtp_codec::Frame;
+
+use crate::context::Context;
+use crate::core::{pattern_error, Core, Deadline};
+use crate::error::{Error, Result};
+use crate::message::Message;
+use crate::options::SocketOptions;
+use crate::poll::{PollEvents, PollItem};
+use crate::{Mechanism, Sendable, SocketType, DONTWAIT, SNDMORE};
+
+/// A ZeroMQ socket.
+///
+/// Like the `zmq` crate's, it is `Send` but not `Sync`: move it between threads, but use it
+/// from one at a time. All methods take `&self`. Dropping it closes it: its connections
+/// send what it queued for at most `ZMQ_LINGER`, in the background, and the context waits
+/// for them when it terminates.
+pub struct Socket {
+    inner: RefCell<Inner>,
+}
+
+struct Inner {
+    core: Core,
+    ctx: Context,
+    runtime: Arc<Runtime>,
+    registration: u64,
+    socket_type: SocketType,
+    options: SocketOptions,
+    endpoints: Vec<EndpointRecord>,
+    rcvmore: bool,
+    last_endpoint: String,
+}
+
+struct EndpointRecord {
+    /// As the user gave it.
+    given: String,
+    /// As bound (wildcards and ports resolved), for a bind.
+    resolved: String,
+    id: EndpointId,
+    bind: bool,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.inner.try_borrow() {
+            Ok(inner) => f
+                .debug_struct("Socket")
+                .field("type", &inner.socket_type)
+                .field("last_endpoint", &inner.last_endpoint)
+                .finish(),
+            Err(_) => f.write_str("Socket { .. }"),
+        }
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Context, socket_type: SocketType) -> Result<Self> {
+        let runtime = ctx.runtime()?;
+        let codec_type = socket_type.to_codec();
+        let seed = seed();
+        let pattern = new_pattern(codec_type, seed).map_err(pattern_error)?;
+        let core = Core::new(pattern);
+        let registration = ctx.register(&core.shared)?;
+        Ok(Self {
+            inner: RefCell::new(Inner {
+                core,
+                ctx,
+                runtime,
+                registration,
+                socket_type,
+                options: SocketOptions::default(),
+                endpoints: Vec::new(),
+                rcvmore: false,
+                last_endpoint: String::new(),
+            }),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> Result<T>) -> Result<T> {
+        // A socket is used from one thread at a time and its methods never call each
+        // other while borrowed, so the borrow always succeeds.
+        let mut inner = self.inner.try_borrow_mut().map_err(|_| Error::EFAULT)?;
+        f(&mut inner)
+    }
+
+    /// Binds to an endpoint: `tcp://*:5555`, `tcp://127.0.0.1:*`, `ipc:///tmp/x`,
+    /// `ipc://*`, `inproc://name`. The endpoint actually bound is in
+    /// [`get_last_endpoint`](Self::get_last_endpoint).
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        self.with(|s| {
+            let link: Arc<dyn SocketLink> = s.core.shared.clone();
+            let bound = s
+                .runtime
+                .bind(endpoint, link, &s.transport_options())
+                .map_err(Error::from)?;
+            s.last_endpoint.clone_from(&bound.endpoint);
+            s.endpoints.push(EndpointRecord {
+                given: endpoint.to_owned(),
+                resolved: bound.endpoint,
+                id: bound.id,
+                bind: true,
+            });
+            // inproc connects made before this bind are joined now: take them at once,
+            // as libzmq does inside zmq_bind.
+            s.take_new_peers();
+            Ok(())
+        })
+    }
+
+    /// Connects to an endpoint, now or whenever it appears: messages queue to it meanwhile
+    /// (unless `ZMQ_IMMEDIATE`), and lost connections are re-established.
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        self.with(|s| {
+            let parsed = Endpoint::parse(endpoint, Direction::Connect).map_err(Error::from)?;
+            let options = s.transport_options();
+            let link: Arc<dyn SocketLink> = s.core.shared.clone();
+            let routing_id = std::mem::take(&mut s.options.connect_routing_id);
+            let routing_id = (!routing_id.is_empty()).then(|| Bytes::from(routing_id));
+            // Sockets that take a peer only once connected (ROUTER, IMMEDIATE) have no
+            // session; others queue to a connect before it is up. inproc pipes join the
+            // sockets directly.
+            let session_first = !matches!(parsed, Endpoint::Inproc(_)) && !options.defer_attach;
+            let (peer, session) = if session_first {
+                let (peer, theirs) = s.core.attach_session(options.sndhwm, options.rcvhwm);
+                (peer, Some(theirs))
+            } else {
+                (None, None)
+            };
+            match s
+                .runtime
+                .connect(endpoint, link, &options, session, routing_id)
+            {
+                Ok(id) => {
+                    if let Some(peer) = peer {
+                        s.core.set_peer_endpoint(peer, id);
+                    }
+                    s.last_endpoint = endpoint.to_owned();
+                    s.endpoints.push(EndpointRecord {
+                        given: endpoint.to_owned(),
+                        resolved: endpoint.to_owned(),
+                        id,
+                        bind: false,
+                    });
+                    // An inproc peer is there already: take it at once, as libzmq does
+                    // inside zmq_connect (a PROBE_ROUTER probe then goes out now).
+                    s.take_new_peers();
+                    Ok(())
+                }
+                Err(e) => {
+                    if let Some(peer) = peer {
+                        s.core.detach(peer);
+                    }
+                    Err(Error::from(e))
+                }
+            }
+        })
+    }
+
+    /// Stops listening on a bound endpoint (as given to `bind`, or as reported by
+    /// `get_last_endpoint`) and closes the connections accepted through it.
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        self.with(|s| s.close_endpoint(endpoint, true))
+    }
+
+    /// Closes a connect's connection and stops reconnecting; its queued messages are
+    /// dropped.
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        self.with(|s| s.close_endpoint(endpoint, false))
+    }
+
+    /// Sends a message part. `flags`: [`SNDMORE`] if more parts follow, [`DONTWAIT`] to
+    /// return `EAGAIN` instead of blocking.
+    pub fn send<T: Sendable>(&self, data: T, flags: i32) -> Result<()> {
+        data.send(self, flags)
+    }
+
+    /// Sends a message part (the `zmq` crate's older spelling of [`send`](Self::send)).
+    #[deprecated(since = "0.9.0", note = "use `send` instead")]
+    pub fn send_msg(&self, msg: Message, flags: i32) -> Result<()> {
+        self.send(msg, flags)
+    }
+
+    /// Sends a string part.
+    #[deprecated(since = "0.9.0", note = "use `send` instead")]
+    pub fn send_str(&self, data: &str, flags: i32) -> Result<()> {
+        self.send(data, flags)
+    }
+
+    /// Sends a multipart message; `flags` applies to every part.
+    pub fn send_multipart<I, T>(&self, iter: I, flags: i32) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<Message>,
+    {
+        let mut iter = iter.into_iter().peekable();
+        while let Some(part) = iter.next() {
+            let more = if iter.peek().is_some() { SNDMORE } else { 0 };
+            self.send(part.into(), flags | more)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn send_message(&self, msg: Message, flags: i32) -> Result<()> {
+        self.with(|s| {
+            let frame = Frame::new(msg.into_bytes(), flags & SNDMORE != 0);
+            let deadline = Deadline::from_timeout(s.options.sndtimeo, flags & DONTWAIT != 0);
+            s.core.send(frame, deadline)
+        })
+    }
+
+    fn recv_frame(&self, flags: i32) -> Result<Message> {
+        self.with(|s| {
+            let deadline = Deadline::from_timeout(s.options.rcvtimeo, flags & DONTWAIT != 0);
+            let frame = s.core.recv(deadline)?;
+            s.rcvmore = frame.more;
+            Ok(Message::from_frame(
+                frame,
+                s.core.peers.last_metadata.clone(),
+            ))
+        })
+    }
+
+    /// Receives a message part into `msg`.
+    pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
+        *msg = self.recv_frame(flags)?;
+        Ok(())
+    }
+
+    /// Receives a message part into `buf`, returning the part's full size: a value above
+    /// `buf.len()` means the part was cut to fit.
+    pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        let msg = self.recv_frame(flags)?;
+        let n = msg.len().min(buf.len());
+        buf[..n].copy_from_slice(&msg[..n]);
+        Ok(msg.len())
+    }
+
+    /// Receives a message part.
+    pub fn recv_msg(&self, flags: i32) -> Result<Message> {
+        self.recv_frame(flags)
+    }
+
+    /// Receives a message part as bytes.
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        self.recv_frame(flags).map(|m| m.to_vec())
+    }
+
+    /// Receives a message part as a string; `Err(bytes)` inside if it is not UTF-8.
+    pub fn recv_string(&self, flags: i32) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.recv_bytes(flags)
+            .map(|bytes| String::from_utf8(bytes).map_err(std::string::FromUtf8Error::into_bytes))
+    }
+
+    /// Receives every part of a message.
+    pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Vec<u8>>> {
+        let mut parts = vec![self.recv_bytes(flags)?];
+        while self.get_rcvmore()? {
+            parts.push(self.recv_bytes(flags)?);
+        }
+        Ok(parts)
+    }
+
+    /// `ZMQ_TYPE`.
+    pub fn get_socket_type(&self) -> Result<SocketType> {
+        self.with(|s| Ok(s.socket_type))
+    }
+
+    /// `ZMQ_RCVMORE`: whether the last part received has more parts after it.
+    pub fn get_rcvmore(&self) -> Result<bool> {
+        self.with(|s| Ok(s.rcvmore))
+    }
+
+    /// `ZMQ_EVENTS`: [`POLLIN`](crate::POLLIN) if a message can be received now,
+    /// [`POLLOUT`](crate::POLLOUT) if one can be sent.
+    pub fn get_events(&self) -> Result<PollEvents> {
+        self.with(|s| {
+            let (can_in, can_out) = s.core.events()?;
+            let mut events = PollEvents::empty();
+            events.set(PollEvents::POLLIN, can_in);
+            events.set(PollEvents::POLLOUT, can_out);
+            Ok(events)
+        })
+    }
+
+    /// `ZMQ_FD`: a descriptor for event loops. Unlike libzmq's it is level-triggered: it
+    /// stays readable while [`get_events`](Self::get_events) would report an event (and
+    /// may be readable spuriously after the socket's state changed); call `get_events`
+    /// to find out which.
+    pub fn get_fd(&self) -> Result<std::os::fd::RawFd> {
+        self.with(|s| {
+            let fd = s.core.shared.signal_fd().map_err(|_| Error::EMFILE)?;
+            s.core.events()?;
+            Ok(fd)
+        })
+    }
+
+    /// `ZMQ_LAST_ENDPOINT`: the endpoint last bound (with wildcards and ephemeral ports
+    /// resolved) or connected.
+    pub fn get_last_endpoint(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.with(|s| Ok(Ok(s.last_endpoint.clone())))
+    }
+
+    /// `ZMQ_MECHANISM`: the security mechanism (NULL until security is configured).
+    pub fn get_mechanism(&self) -> Result<Mechanism> {
+        Ok(Mechanism::ZMQ_NULL)
+    }
+
+    /// A poll item for [`poll`](crate::poll) watching this socket for `events`.
+    pub fn as_poll_item(&self, events: PollEvents) -> PollItem<'_> {
+        PollItem::from_socket(self, events)
+    }
+
+    /// Waits up to `timeout_ms` (-1: no limit) for `events` on this socket alone; returns
+    /// 1 if one happened, else 0.
+    pub fn poll(&self, events: PollEvents, timeout_ms: i64) -> Result<i32> {
+        crate::poll::poll(&mut [self.as_poll_item(events)], timeout_ms)
+    }
+
+    /// All options at once, as a [`SocketOptions`].
+    pub fn get_options(&self) -> Result<SocketOptions> {
+        self.with(|s| Ok(s.options.clone()))
+    }
+
+    /// Applies every option of `options` (e.g. read from a configuration file).
+    pub fn set_options(&self, options: &SocketOptions) -> Result<()> {
+        self.with(|s| {
+            validate(options)?;
+            for option in pattern_options(options) {
+                apply_pattern_option(s, option)?;
+            }
+            s.options = options.clone();
+            Ok(())
+        })
+    }
+
+    pub(crate) fn update(&self, f: impl FnOnce(&mut SocketOptions)) -> Result<()> {
+        self.with(|s| {
+            let mut options = s.options.clone();
+            f(&mut options);
+            validate(&options)?;
+            let changed: Vec<PatternOption> = pattern_options(&options)
+                .into_iter()
+                .zip(pattern_options(&s.options))
+                .filter(|(new, old)| new != old)
+                .map(|(new, _)| new)
+                .collect();
+            for option in changed {
+                apply_pattern_option(s, option)?;
+            }
+            s.options = options;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&SocketOptions) -> T) -> Result<T> {
+        self.with(|s| Ok(f(&s.options)))
+    }
+
+    pub(crate) fn shared_signal_events(&self) -> Result<(std::os::fd::RawFd, PollEvents)> {
+        let fd = self.get_fd()?;
+        Ok((fd, self.get_events()?))
+    }
+}
+
+impl Inner {
+    /// Attaches the peers waiting in the mailbox. A terminating context is reported by
+    /// the next blocking call, not here.
+    fn take_new_peers(&mut self) {
+        let _ = self.core.process_mailbox();
+    }
+
+    fn transport_options(&self) -> TransportOptions {
+        let o = &self.options;
+        let ms = |v: i32| (v > 0).then(|| Duration::from_millis(v as u64));
+        let mut t = TransportOptions::new(self.socket_type.to_codec());
+        t.routing_id = Bytes::from(o.routing_id.clone());
+        t.sndhwm = o.sndhwm.max(0) as usize;
+        t.rcvhwm = o.rcvhwm.max(0) as usize;
+        t.max_msg_size = (o.maxmsgsize >= 0).then_some(o.maxmsgsize as u64);
+        t.handshake_ivl = ms(o.handshake_ivl);
+        t.reconnect_ivl = if o.reconnect_ivl < 0 {
+            None
+        } else {
+            Some(Duration::from_millis(o.reconnect_ivl as u64))
+        };
+        t.reconnect_ivl_max = ms(o.reconnect_ivl_max);
+        t.connect_timeout = ms(o.connect_timeout);
+        t.backlog = o.backlog;
+        t.immediate = o.immediate;
+        // A ROUTER names its peers by the routing id learnt when the connection is made;
+        // IMMEDIATE sockets queue only to completed connections.
+        t.defer_attach = self.socket_type == SocketType::ROUTER || o.immediate;
+        t.ipv6 = o.ipv6;
+        t.tcp_keepalive = o.tcp_keepalive;
+        t.tcp_keepalive_cnt = o.tcp_keepalive_cnt;
+        t.tcp_keepalive_idle = o.tcp_keepalive_idle;
+        t.tcp_keepalive_intvl = o.tcp_keepalive_intvl;
+        t.sndbuf = o.sndbuf;
+        t.rcvbuf = o.rcvbuf;
+        t.tos = o.tos;
+        t
+    }
+
+    fn linger(&self) -> Option<Duration> {
+        (self.options.linger >= 0).then(|| Duration::from_millis(self.options.linger as u64))
+    }
+
+    fn close_endpoint(&mut self, endpoint: &str, bind: bool) -> Result<()> {
+        let Some(i) = self
+            .endpoints
+            .iter()
+            .position(|e| e.bind == bind && (e.given == endpoint || e.resolved == endpoint))
+        else {
+            return Err(Error::ENOENT);
+        };
+        let record = self.endpoints.remove(i);
+        self.runtime.close_endpoint(record.id, Some(Duration::ZERO));
+        self.core.detach_endpoint(record.id);
+        Ok(())
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut();
+        let linger = inner.linger();
+        // The I/O threads learn of the close before the pipes close, so connections drain
+        // what was queued instead of dropping it.
+        for record in inner.endpoints.drain(..) {
+            inner.runtime.close_endpoint(record.id, linger);
+        }
+        inner.core.close_all();
+        inner.ctx.unregister(inner.registration);
+    }
+}
+
+fn validate(o: &SocketOptions) -> Result<()> {
+    let ok = o.sndhwm >= 0
+        && o.rcvhwm >= 0
+        && o.linger >= -1
+        && o.reconnect_ivl >= -1
+        && o.reconnect_ivl_max >= 0
+        && o.backlog >= 0
+        && o.maxmsgsize >= -1
+        && o.rcvtimeo >= -1
+        && o.sndtimeo >= -1
+        && (-1..=1).contains(&o.tcp_keepalive)
+        && o.tcp_keepalive_cnt >= -1
+        && o.tcp_keepalive_idle >= -1
+        && o.tcp_keepalive_intvl >= -1
+        && o.handshake_ivl >= 0
+        && o.connect_timeout >= 0
+        && (0..=255).contains(&o.tos)
+        && o.sndbuf >= -1
+        && o.rcvbuf >= -1
+        && o.routing_id.len() <= 255
+        && o.connect_routing_id.len() <= 255
+        && o.routing_id.first() != Some(&0);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::EINVAL)
+    }
+}
+
+fn pattern_options(o: &SocketOptions) -> [PatternOption; 5] {
+    [
+        PatternOption::RouterMandatory(o.router_mandatory),
+        PatternOption::RouterHandover(o.router_handover),
+        PatternOption::ProbeRouter(o.probe_router),
+        PatternOption::ReqCorrelate(o.req_correlate),
+        PatternOption::ReqRelaxed(o.req_relaxed),
+    ]
+}
+
+/// Passes an option to the pattern. Options for other socket types are refused with
+/// EINVAL, as libzmq, except when they are being set to their default.
+fn apply_pattern_option(s: &mut Inner, option: PatternOption) -> Result<()> {
+    let is_default = matches!(
+        option,
+        PatternOption::RouterMandatory(false)
+            | PatternOption::RouterHandover(false)
+            | PatternOption::ProbeRouter(false)
+            | PatternOption::ReqCorrelate(false)
+            | PatternOption::ReqRelaxed(false)
+    );
+    match s.core.pattern.set_option(option) {
+        Ok(()) => Ok(()),
+        Err(_) if is_default => Ok(()),
+        Err(e) => Err(pattern_error(e)),
+    }
+}
+
+/// A seed for the patterns' generated routing ids: different per socket and per run.
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish()
+}

@@ -1,0 +1,105 @@
+//! The `get_*`, `set_*` and `is_*` option methods of `Socket`, as in the `zmq` crate.
+
+use crate::error::Result;
+use crate::socket::Socket;
+
+macro_rules! int_options {
+    ($($get:ident, $set:ident, $field:ident, $ty:ty, $doc:literal;)*) => {
+        impl Socket {
+            $(
+                #[doc = concat!("Gets ", $doc, ".")]
+                pub fn $get(&self) -> Result<$ty> {
+                    self.read(|o| o.$field)
+                }
+
+                #[doc = concat!("Sets ", $doc, ".")]
+                pub fn $set(&self, value: $ty) -> Result<()> {
+                    self.update(|o| o.$field = value)
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! bool_options {
+    ($($is:ident, $set:ident, $field:ident, $doc:literal;)*) => {
+        impl Socket {
+            $(
+                #[doc = concat!("Whether ", $doc, ".")]
+                pub fn $is(&self) -> Result<bool> {
+                    self.read(|o| o.$field)
+                }
+
+                #[doc = concat!("Sets whether ", $doc, ".")]
+                pub fn $set(&self, value: bool) -> Result<()> {
+                    self.update(|o| o.$field = value)
+                }
+            )*
+        }
+    };
+}
+
+int_options! {
+    get_sndhwm, set_sndhwm, sndhwm, i32, "`ZMQ_SNDHWM`, the most messages queued per peer for sending (0: no limit)";
+    get_rcvhwm, set_rcvhwm, rcvhwm, i32, "`ZMQ_RCVHWM`, the most messages queued per peer for receiving (0: no limit)";
+    get_affinity, set_affinity, affinity, u64, "`ZMQ_AFFINITY`, the I/O thread affinity bitmask";
+    get_sndbuf, set_sndbuf, sndbuf, i32, "`ZMQ_SNDBUF`, the kernel send buffer size (-1: OS default)";
+    get_rcvbuf, set_rcvbuf, rcvbuf, i32, "`ZMQ_RCVBUF`, the kernel receive buffer size (-1: OS default)";
+    get_linger, set_linger, linger, i32, "`ZMQ_LINGER`, how long closing waits to send queued messages, in ms (-1: forever)";
+    get_reconnect_ivl, set_reconnect_ivl, reconnect_ivl, i32, "`ZMQ_RECONNECT_IVL`, the wait before reconnecting, in ms (-1: never)";
+    get_reconnect_ivl_max, set_reconnect_ivl_max, reconnect_ivl_max, i32, "`ZMQ_RECONNECT_IVL_MAX`, the longest reconnect wait with exponential backoff, in ms (0: no backoff)";
+    get_backlog, set_backlog, backlog, i32, "`ZMQ_BACKLOG`, the listen queue length";
+    get_maxmsgsize, set_maxmsgsize, maxmsgsize, i64, "`ZMQ_MAXMSGSIZE`, the largest frame accepted, in bytes (-1: no limit)";
+    get_rcvtimeo, set_rcvtimeo, rcvtimeo, i32, "`ZMQ_RCVTIMEO`, how long `recv` blocks, in ms (-1: forever)";
+    get_sndtimeo, set_sndtimeo, sndtimeo, i32, "`ZMQ_SNDTIMEO`, how long `send` blocks, in ms (-1: forever)";
+    get_tcp_keepalive, set_tcp_keepalive, tcp_keepalive, i32, "`ZMQ_TCP_KEEPALIVE` (-1: OS default, 0: off, 1: on)";
+    get_tcp_keepalive_cnt, set_tcp_keepalive_cnt, tcp_keepalive_cnt, i32, "`ZMQ_TCP_KEEPALIVE_CNT` (-1: OS default)";
+    get_tcp_keepalive_idle, set_tcp_keepalive_idle, tcp_keepalive_idle, i32, "`ZMQ_TCP_KEEPALIVE_IDLE`, in seconds (-1: OS default)";
+    get_tcp_keepalive_intvl, set_tcp_keepalive_intvl, tcp_keepalive_intvl, i32, "`ZMQ_TCP_KEEPALIVE_INTVL`, in seconds (-1: OS default)";
+    get_handshake_ivl, set_handshake_ivl, handshake_ivl, i32, "`ZMQ_HANDSHAKE_IVL`, how long a handshake may take, in ms (0: no limit)";
+    get_connect_timeout, set_connect_timeout, connect_timeout, i32, "`ZMQ_CONNECT_TIMEOUT`, how long a TCP connect may take, in ms (0: OS default)";
+    get_tos, set_tos, tos, i32, "`ZMQ_TOS`, the IP type-of-service byte";
+}
+
+bool_options! {
+    is_ipv6, set_ipv6, ipv6, "`ZMQ_IPV6`: IPv6 (dual-stack) for wildcards and host names";
+    is_immediate, set_immediate, immediate, "`ZMQ_IMMEDIATE`: messages queue only to completed connections";
+    is_probe_router, set_probe_router, probe_router, "`ZMQ_PROBE_ROUTER`: an empty message goes to each new peer";
+    is_router_mandatory, set_router_mandatory, router_mandatory, "`ZMQ_ROUTER_MANDATORY`: unroutable messages are errors, not drops";
+    is_router_handover, set_router_handover, router_handover, "`ZMQ_ROUTER_HANDOVER`: a new peer may take over a routing id";
+}
+
+impl Socket {
+    /// Sets `ZMQ_REQ_RELAXED`: a REQ may send a new request without waiting for a reply.
+    pub fn set_req_relaxed(&self, value: bool) -> Result<()> {
+        self.update(|o| o.req_relaxed = value)
+    }
+
+    /// Sets `ZMQ_REQ_CORRELATE`: a REQ tags each request and takes only its reply.
+    pub fn set_req_correlate(&self, value: bool) -> Result<()> {
+        self.update(|o| o.req_correlate = value)
+    }
+
+    /// Sets `ZMQ_ROUTING_ID` (`ZMQ_IDENTITY`): 1 to 255 bytes, not starting with a zero byte
+    /// (those are for generated ids).
+    pub fn set_identity(&self, value: &[u8]) -> Result<()> {
+        if value.is_empty() {
+            return Err(crate::Error::EINVAL);
+        }
+        self.update(|o| o.routing_id = value.to_vec())
+    }
+
+    /// Gets `ZMQ_ROUTING_ID` (`ZMQ_IDENTITY`).
+    pub fn get_identity(&self) -> Result<Vec<u8>> {
+        self.read(|o| o.routing_id.clone())
+    }
+
+    /// Sets `ZMQ_CONNECT_ROUTING_ID`: the routing id a ROUTER gives the peer of its next
+    /// `connect` (1 to 255 bytes).
+    pub fn set_connect_routing_id(&self, value: &[u8]) -> Result<()> {
+        if value.is_empty() {
+            return Err(crate::Error::EINVAL);
+        }
+        self.update(|o| o.connect_routing_id = value.to_vec())
+    }
+}
