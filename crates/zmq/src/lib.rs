@@ -17,6 +17,14 @@
 //! assert_eq!(req.recv_string(0).unwrap().unwrap(), "world");
 //! ```
 //!
+//! A [`Socket`] is `Send` but not `Sync`, as in the `zmq` crate: move it to another
+//! thread, but do not share it.
+//!
+//! ```compile_fail
+//! fn shared_between_threads<T: Sync>() {}
+//! shared_between_threads::<zmq::Socket>();
+//! ```
+//!
 //! Where the `zmq` crate panics or hangs, this one returns an error or documents what it
 //! does: `Error::from_raw` never panics, dropping a socket never blocks, and terminating
 //! a context does not wait for messages to peers that never connected.
