@@ -1,15 +1,15 @@
-//! `cargo xtask no-std`: builds `zmtp-codec` without default features for
-//! `thumbv7m-none-eabi`, a target that has `core` and `alloc` but no `std`, so any use of
-//! `std` in the codec or its dependencies fails the build. Adds the target with rustup
-//! first when it is not installed.
+//! `cargo xtask no-std`: builds the sans-IO crates (`zmtp-codec`, `zmq-security`,
+//! `zmq-patterns`) without default features for `thumbv7m-none-eabi`, a target that has
+//! `core` and `alloc` but no `std`, so any use of `std` in them or their dependencies fails
+//! the build. Adds the target with rustup first when it is not installed.
 
 use crate::util::{self, Result};
 
 /// A bare-metal target with `alloc` and atomics but no `std`.
 pub(crate) const TARGET: &str = "thumbv7m-none-eabi";
 
-/// The crate that must build without `std`.
-const CRATE: &str = "zmtp-codec";
+/// The crates that must build without `std`.
+const CRATES: [&str; 3] = ["zmtp-codec", "zmq-security", "zmq-patterns"];
 
 /// Runs `cargo xtask no-std`.
 pub(crate) fn main(args: impl Iterator<Item = String>) -> Result {
@@ -21,28 +21,30 @@ pub(crate) fn main(args: impl Iterator<Item = String>) -> Result {
     run()
 }
 
-/// Ensures the target is installed, then builds the codec for it.
+/// Ensures the target is installed, then builds each sans-IO crate for it.
 pub(crate) fn run() -> Result {
     ensure_target()?;
-    util::run(&mut util::cargo(&[
-        "build",
-        "-p",
-        CRATE,
-        "--no-default-features",
-        "--target",
-        TARGET,
-        "--locked",
-    ]))
-    .map_err(|e| {
-        format!(
-            "{CRATE} does not build without `std` for {TARGET}: {e}.\n\
-             Something in {CRATE} (or a dependency it enables) needs `std` when the `std` \
-             feature is off: keep `#![no_std]` with `extern crate alloc;`, use `core::`/`alloc::` \
-             paths, gate std-only code behind `#[cfg(feature = \"std\")]`, and declare \
-             dependencies with `default-features = false`."
-        )
-    })?;
-    println!("{CRATE} builds for {TARGET} without default features");
+    for krate in CRATES {
+        util::run(&mut util::cargo(&[
+            "build",
+            "-p",
+            krate,
+            "--no-default-features",
+            "--target",
+            TARGET,
+            "--locked",
+        ]))
+        .map_err(|e| {
+            format!(
+                "{krate} does not build without `std` for {TARGET}: {e}.\n\
+                 Something in {krate} (or a dependency it enables) needs `std` when the `std` \
+                 feature is off: keep `#![no_std]` with `extern crate alloc;`, use `core::`/`alloc::` \
+                 paths, gate std-only code behind `#[cfg(feature = \"std\")]`, and declare \
+                 dependencies with `default-features = false`."
+            )
+        })?;
+        println!("{krate} builds for {TARGET} without default features");
+    }
     Ok(())
 }
 
