@@ -68,7 +68,9 @@ pub(crate) enum EngineEnd {
 }
 
 enum Phase {
-    Handshake(Handshake),
+    /// Boxed: a handshake (with its mechanism's keys and state) is much larger than a
+    /// decoder, and lasts only while the connection is set up.
+    Handshake(Box<Handshake>),
     Active(Decoder),
 }
 
@@ -115,7 +117,7 @@ impl Engine {
         config.metadata = options.metadata.clone();
         config.mechanism = MechanismConfig::Null;
         let (phase, failed) = match Handshake::new(config, &mut out) {
-            Ok(hs) => (Some(Phase::Handshake(hs)), None),
+            Ok(hs) => (Some(Phase::Handshake(Box::new(hs))), None),
             Err(e) => (None, Some(EngineEnd::Handshake(e))),
         };
         let handshake_timer = options.handshake_ivl.map(|ivl| {

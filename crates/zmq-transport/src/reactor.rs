@@ -13,7 +13,8 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -39,10 +40,12 @@ pub(crate) enum Command {
     /// Keep a connection to an endpoint, reconnecting as needed.
     Connect(Box<ConnectSpec>),
     /// Close everything an endpoint owns; connections drain their outbound messages for up
-    /// to `linger` (`None`: until drained) first.
+    /// to `linger` (`None`: until drained) first. `done` is dropped once the endpoint's
+    /// listener is closed, so that the caller can bind the same address again at once.
     CloseEndpoint {
         id: EndpointId,
         linger: Option<Duration>,
+        done: Option<SyncSender<()>>,
     },
     /// A pipe end registered by an engine changed state.
     PipeWake { key: Key, why: Wakeup },
@@ -90,6 +93,8 @@ pub(crate) struct ConnectSpec {
 pub(crate) struct IoShared {
     poller: Poller,
     mailbox: Mutex<Vec<Command>>,
+    /// The thread has ended; set under the mailbox lock.
+    stopped: AtomicBool,
     /// Sources still draining after their endpoint closed; `Runtime::shutdown` waits for 0.
     lingering: AtomicUsize,
     idle: Condvar,
@@ -97,10 +102,14 @@ pub(crate) struct IoShared {
 }
 
 impl IoShared {
-    /// Queues a command and wakes the thread if it may be asleep.
-    pub(crate) fn send(&self, command: Command) {
+    /// Queues a command and wakes the thread if it may be asleep. Returns false if the
+    /// thread has ended: the command is dropped (which releases whoever waits on it).
+    pub(crate) fn send(&self, command: Command) -> bool {
         let was_empty = {
             let mut mailbox = self.mailbox.lock();
+            if self.stopped.load(Ordering::Relaxed) {
+                return false;
+            }
             let was_empty = mailbox.is_empty();
             mailbox.push(command);
             was_empty
@@ -109,13 +118,26 @@ impl IoShared {
             // Failure here means the poller is gone, which only happens at shutdown.
             let _ = self.poller.notify();
         }
+        true
     }
 
     /// Asks the thread to close an endpoint. Until the thread has taken the command, it
     /// counts as lingering, so a termination that follows at once waits for it.
-    pub(crate) fn close_endpoint(&self, id: EndpointId, linger: Option<Duration>) {
+    ///
+    /// `done` is dropped once the thread has closed the endpoint's listener (or has ended).
+    pub(crate) fn close_endpoint(
+        &self,
+        id: EndpointId,
+        linger: Option<Duration>,
+        done: Option<SyncSender<()>>,
+    ) {
         self.lingering.fetch_add(1, Ordering::AcqRel);
-        self.send(Command::CloseEndpoint { id, linger });
+        if !self.send(Command::CloseEndpoint { id, linger, done })
+            && self.lingering.fetch_sub(1, Ordering::AcqRel) == 1
+        {
+            let _guard = self.idle_lock.lock();
+            self.idle.notify_all();
+        }
     }
 
     /// Waits until no source lingers, or until `deadline`.
@@ -158,6 +180,7 @@ impl IoThread {
         let shared = Arc::new(IoShared {
             poller: Poller::new()?,
             mailbox: Mutex::new(Vec::new()),
+            stopped: AtomicBool::new(false),
             lingering: AtomicUsize::new(0),
             idle: Condvar::new(),
             idle_lock: Mutex::new(()),
@@ -452,8 +475,9 @@ impl Reactor {
                 })));
                 self.start_connect(key);
             }
-            Command::CloseEndpoint { id, linger } => {
+            Command::CloseEndpoint { id, linger, done } => {
                 self.close_endpoint(id, linger);
+                drop(done);
                 // The command itself counted as lingering until now.
                 self.linger_done();
             }
@@ -940,8 +964,18 @@ impl Reactor {
             self.remove(key);
         }
         self.shared.lingering.store(0, Ordering::Release);
-        let _guard = self.shared.idle_lock.lock();
-        self.shared.idle.notify_all();
+        {
+            let _guard = self.shared.idle_lock.lock();
+            self.shared.idle.notify_all();
+        }
+        // Commands left unread, or sent from now on, are dropped, releasing whoever waits
+        // on them.
+        let left = {
+            let mut mailbox = self.shared.mailbox.lock();
+            self.shared.stopped.store(true, Ordering::Relaxed);
+            std::mem::take(&mut *mailbox)
+        };
+        drop(left);
     }
 }
 

@@ -193,6 +193,8 @@ pub struct Runtime {
     next_thread: AtomicUsize,
     next_id: AtomicU64,
     inproc: Mutex<Inproc>,
+    /// The I/O thread of each bound tcp or ipc endpoint, for closing it.
+    listeners: Mutex<HashMap<EndpointId, usize>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -214,6 +216,7 @@ impl Runtime {
             next_thread: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             inproc: Mutex::new(Inproc::default()),
+            listeners: Mutex::new(HashMap::new()),
         })
     }
 
@@ -274,7 +277,9 @@ impl Runtime {
                 (l, shown)
             }
         };
-        self.thread()
+        let thread = self.next_thread.fetch_add(1, Ordering::Relaxed) % self.threads.len();
+        self.listeners.lock().insert(id, thread);
+        self.threads[thread]
             .shared
             .send(Command::Listen(Box::new(ListenSpec {
                 listener,
@@ -348,6 +353,9 @@ impl Runtime {
     /// Closes what a bind or connect opened. Its connections first send what their socket
     /// queued, until the socket closes its pipe ends, for at most `linger` (`None`: no
     /// limit). Unknown ids are ignored.
+    ///
+    /// A bound endpoint's listener is closed when this returns, so the address can be
+    /// bound again at once (this waits for its I/O thread to take the command).
     pub fn close_endpoint(&self, id: EndpointId, linger: Option<Duration>) {
         {
             let mut inproc = self.inproc.lock();
@@ -364,9 +372,15 @@ impl Runtime {
             }
             inproc.pending.retain(|_, waiting| !waiting.is_empty());
         }
-        for t in &self.threads {
-            t.shared.close_endpoint(id, linger);
+        let listener = self.listeners.lock().remove(&id);
+        let (done, closed) = std::sync::mpsc::sync_channel::<()>(0);
+        for (i, t) in self.threads.iter().enumerate() {
+            let done = (listener == Some(i)).then(|| done.clone());
+            t.shared.close_endpoint(id, linger, done);
         }
+        drop(done);
+        // Err once every sender is gone: the listener is closed (or its thread ended).
+        let _ = closed.recv();
     }
 
     /// Waits until every closing connection has finished lingering, or until `deadline`.

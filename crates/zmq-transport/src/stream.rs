@@ -80,8 +80,9 @@ impl AsRawFd for Stream {
 #[derive(Debug)]
 pub(crate) enum Listener {
     Tcp(TcpListener),
-    /// A Unix listener and the path to remove when it closes (none for abstract names).
-    Unix(UnixListener, Option<PathBuf>),
+    /// A Unix listener and the socket file to remove when it closes (none for abstract
+    /// names).
+    Unix(UnixListener, Option<SocketFile>),
 }
 
 impl Listener {
@@ -103,10 +104,34 @@ impl Listener {
     }
 }
 
+/// The file a Unix listener bound, identified by device and inode: another socket bound
+/// to the same path since (which replaces the file) keeps its file when this one closes.
+#[derive(Debug)]
+pub(crate) struct SocketFile {
+    path: PathBuf,
+    id: Option<(u64, u64)>,
+}
+
+impl SocketFile {
+    fn new(path: PathBuf) -> Self {
+        let id = file_id(&path);
+        Self { path, id }
+    }
+}
+
+fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
 impl Drop for Listener {
     fn drop(&mut self) {
-        if let Self::Unix(_, Some(path)) = self {
-            let _ = std::fs::remove_file(path);
+        if let Self::Unix(_, Some(file)) = self {
+            if file.id.is_some() && file_id(&file.path) == file.id {
+                let _ = std::fs::remove_file(&file.path);
+            }
         }
     }
 }
@@ -214,7 +239,7 @@ pub(crate) fn bind_unix(addr: &UnixAddr, options: &TransportOptions) -> io::Resu
                 let _ = std::fs::remove_file(p);
             }
             sock.bind(&SockAddr::unix(p)?)?;
-            Some(p.clone())
+            Some(SocketFile::new(p.clone()))
         }
         UnixAddr::Abstract(name) => {
             sock.bind(&abstract_addr(name)?)?;

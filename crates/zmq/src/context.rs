@@ -85,6 +85,10 @@ impl Context {
     /// and this waits until every socket is closed (dropped), then until their connections
     /// have lingered. A socket still open in this same thread makes it wait forever, as in
     /// libzmq; drop your sockets first.
+    ///
+    /// With the default `ZMQ_LINGER` of -1, messages queued to a connect whose peer is not
+    /// up yet keep termination waiting until the peer appears and takes them, as in
+    /// libzmq; set a finite linger on such sockets to bound the wait.
     pub fn destroy(&mut self) -> Result<()> {
         self.inner.terminate();
         Ok(())

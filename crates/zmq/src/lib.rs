@@ -26,8 +26,11 @@
 //! ```
 //!
 //! Where the `zmq` crate panics or hangs, this one returns an error or documents what it
-//! does: `Error::from_raw` never panics, dropping a socket never blocks, and terminating
-//! a context does not wait for messages to peers that never connected.
+//! does: `Error::from_raw` never panics, and dropping a socket never blocks. Terminating a
+//! context (dropping the last `Context`, or [`Context::destroy`]) waits for each closed
+//! socket's queued messages to be sent for at most its `ZMQ_LINGER`; with libzmq's default
+//! of -1 (no limit) that includes waiting for a peer that has not connected yet, as libzmq
+//! does, so set a finite linger where a peer may never appear.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
