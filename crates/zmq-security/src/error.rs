@@ -5,6 +5,7 @@ use core::fmt;
 use zmtp_codec::{DecodeError, Mechanism, MetadataError, SocketType, Version};
 
 use crate::protocol_error as code;
+use crate::zap::{ZapReplyError, ZapStatus};
 
 /// The largest routing id (`ZMQ_ROUTING_ID`) and the largest identity frame accepted from a
 /// ZMTP 1.0 or 2.0 peer: 255 bytes (RFC 23, "Identity"; libzmq `options.cpp`).
@@ -44,7 +45,8 @@ pub enum HandshakeError {
         /// The command's name.
         name: Bytes,
     },
-    /// The peer sent a message frame before the handshake was complete.
+    /// The peer sent a message frame before the handshake was complete (or, after a CURVE
+    /// handshake, a frame that is not a MESSAGE).
     UnexpectedMessage,
     /// The peer speaks ZMTP 1.0 or 2.0, which have no security mechanism, and ours is not
     /// NULL: talking to it would silently drop our security (RFC 23, "downgrade attack").
@@ -72,6 +74,61 @@ pub enum HandshakeError {
     Decode(DecodeError),
     /// The peer's READY carries a malformed property list.
     Metadata(MetadataError),
+    /// A PLAIN or CURVE command has the wrong size or layout.
+    MalformedCommand {
+        /// Which command.
+        command: MechanismCommand,
+        /// What is wrong with it.
+        what: &'static str,
+    },
+    /// A CURVE box did not open, or opened to the wrong contents
+    /// (`ZMTP_CRYPTOGRAPHIC`). Nothing is sent to the peer.
+    Crypto(CryptoFailure),
+    /// The vouch in the client's INITIATE does not name the client's short-term key and our
+    /// long-term key (`ZMTP_KEY_EXCHANGE`): a replayed or spliced INITIATE.
+    KeyExchange,
+    /// A CURVE short nonce that is not above the peer's previous one
+    /// (`ZMTP_INVALID_SEQUENCE`): a replayed, reordered or duplicated command.
+    InvalidSequence {
+        /// The nonce received.
+        nonce: u64,
+        /// The peer's previous nonce.
+        last: u64,
+    },
+    /// The ZAP handler's reply broke the protocol (`ZMQ_PROTOCOL_ERROR_ZAP_*`). The
+    /// connection is closed without an ERROR command, as libzmq does.
+    ZapReply(ZapReplyError),
+    /// The ZAP handler refused the peer with status 300, 400 or 500. For 400 and 500 we
+    /// pushed an ERROR command with the status as its reason; 300 closes silently
+    /// (CurveZMQ's temporary failure).
+    ZapDenied {
+        /// The handler's status.
+        status: ZapStatus,
+    },
+    /// This mechanism must ask ZAP, and no ZAP handler is available (libzmq:
+    /// `HANDSHAKE_FAILED_NO_DETAIL` with `EFAULT`).
+    NoZapHandler {
+        /// Our mechanism.
+        mechanism: Mechanism,
+    },
+    /// [`Handshake::handle_zap_reply`](crate::Handshake::handle_zap_reply) was called while
+    /// no ZAP request was outstanding. The handshake is unchanged.
+    ZapNotPending,
+    /// A PLAIN user name or password longer than 255 bytes.
+    BadCredentials {
+        /// `"username"` or `"password"`.
+        field: &'static str,
+        /// Its length.
+        len: usize,
+    },
+    /// A PLAIN server with `ZAP_ENFORCE_DOMAIN` needs a `ZAP_DOMAIN` (libzmq asserts).
+    ZapDomainRequired,
+    /// CURVE needs randomness: create the handshake with
+    /// [`Handshake::with_rng`](crate::Handshake::with_rng).
+    RandomnessRequired,
+    /// Our CURVE short nonce would wrap around (after 2^64 - 1 commands); the connection
+    /// must be closed rather than reuse a nonce.
+    NonceExhausted,
     /// [`Handshake::handle_input`](crate::Handshake::handle_input) was called after the
     /// handshake had already succeeded or failed.
     Finished,
@@ -81,6 +138,105 @@ pub enum HandshakeError {
         /// What went wrong.
         what: &'static str,
     },
+}
+
+/// A PLAIN or CURVE command, as named by a [`HandshakeError::MalformedCommand`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MechanismCommand {
+    /// HELLO.
+    Hello,
+    /// WELCOME.
+    Welcome,
+    /// INITIATE.
+    Initiate,
+    /// READY.
+    Ready,
+    /// MESSAGE.
+    Message,
+}
+
+impl MechanismCommand {
+    /// The command name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Hello => "HELLO",
+            Self::Welcome => "WELCOME",
+            Self::Initiate => "INITIATE",
+            Self::Ready => "READY",
+            Self::Message => "MESSAGE",
+        }
+    }
+
+    /// Its `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_*` code.
+    pub const fn malformed_code(self) -> u32 {
+        match self {
+            Self::Hello => code::ZMTP_MALFORMED_COMMAND_HELLO,
+            Self::Welcome => code::ZMTP_MALFORMED_COMMAND_WELCOME,
+            Self::Initiate => code::ZMTP_MALFORMED_COMMAND_INITIATE,
+            Self::Ready => code::ZMTP_MALFORMED_COMMAND_READY,
+            Self::Message => code::ZMTP_MALFORMED_COMMAND_MESSAGE,
+        }
+    }
+}
+
+/// Which CURVE box failed (all are `ZMTP_CRYPTOGRAPHIC`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CryptoFailure {
+    /// Our configured server key is not a usable Curve25519 point (a low-order point):
+    /// no HELLO can be made.
+    ServerKey,
+    /// The client's HELLO box does not open with our secret key: the client was given a
+    /// wrong server key, or the HELLO was altered.
+    Hello,
+    /// The server's WELCOME box does not open: the server does not hold the secret key of
+    /// our `ZMQ_CURVE_SERVERKEY`, or the WELCOME was altered.
+    Welcome,
+    /// The cookie in INITIATE does not open with this connection's cookie key, or names
+    /// another connection's keys.
+    Cookie,
+    /// The INITIATE box does not open.
+    Initiate,
+    /// The vouch inside INITIATE does not open with the client's long-term key.
+    Vouch,
+    /// The READY box does not open.
+    Ready,
+    /// A MESSAGE box does not open: traffic was altered or is not from this peer.
+    Message,
+}
+
+impl CryptoFailure {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::ServerKey => {
+                "the configured CURVE server key is not a usable Curve25519 public key; \
+                 check ZMQ_CURVE_SERVERKEY"
+            }
+            Self::Hello => {
+                "the client's CURVE HELLO does not open with our secret key: the client was \
+                 given a wrong server key (ZMQ_CURVE_SERVERKEY), or the HELLO was altered"
+            }
+            Self::Welcome => {
+                "the server's CURVE WELCOME does not open: the server does not hold the \
+                 secret key of our ZMQ_CURVE_SERVERKEY, or the WELCOME was altered"
+            }
+            Self::Cookie => {
+                "the cookie in the client's CURVE INITIATE is not the one we sent on this \
+                 connection: a replayed or altered INITIATE"
+            }
+            Self::Initiate => "the client's CURVE INITIATE box does not open: it was altered",
+            Self::Vouch => {
+                "the vouch in the client's CURVE INITIATE does not open with the key it \
+                 claims: the client does not hold that key's secret, or it was altered"
+            }
+            Self::Ready => "the server's CURVE READY box does not open: it was altered",
+            Self::Message => {
+                "a CURVE MESSAGE box does not open: the traffic was altered or is not from \
+                 this peer"
+            }
+        }
+    }
 }
 
 /// Which libzmq monitor event reports a failed handshake.
@@ -123,10 +279,22 @@ impl HandshakeError {
             | Self::UnexpectedMessage
             | Self::DowngradeRefused { .. }
             | Self::Decode(_)
-            | Self::Metadata(_) => FailureClass::Protocol,
+            | Self::Metadata(_)
+            | Self::MalformedCommand { .. }
+            | Self::Crypto(_)
+            | Self::KeyExchange
+            | Self::InvalidSequence { .. }
+            | Self::ZapReply(_) => FailureClass::Protocol,
+            Self::ZapDenied { .. } => FailureClass::Auth,
             Self::BadRoutingId { .. }
             | Self::ReservedProperty { .. }
             | Self::UnsupportedSocketType { .. }
+            | Self::NoZapHandler { .. }
+            | Self::ZapNotPending
+            | Self::BadCredentials { .. }
+            | Self::ZapDomainRequired
+            | Self::RandomnessRequired
+            | Self::NonceExhausted
             | Self::Finished
             | Self::Internal { .. } => FailureClass::NoDetail,
         }
@@ -154,6 +322,11 @@ impl HandshakeError {
             Self::UnexpectedCommand { .. } | Self::UnexpectedMessage => {
                 code::ZMTP_UNEXPECTED_COMMAND
             }
+            Self::MalformedCommand { command, .. } => command.malformed_code(),
+            Self::Crypto(_) => code::ZMTP_CRYPTOGRAPHIC,
+            Self::KeyExchange => code::ZMTP_KEY_EXCHANGE,
+            Self::InvalidSequence { .. } => code::ZMTP_INVALID_SEQUENCE,
+            Self::ZapReply(e) => e.code(),
             Self::Decode(DecodeError::Command(e)) => match e {
                 zmtp_codec::CommandError::BadErrorReason => code::ZMTP_MALFORMED_COMMAND_ERROR,
                 _ => code::ZMTP_MALFORMED_COMMAND_UNSPECIFIED,
@@ -167,6 +340,7 @@ impl HandshakeError {
     pub fn zap_status(&self) -> Option<u16> {
         match self {
             Self::PeerError { reason } => zap_status_of(reason),
+            Self::ZapDenied { status } => Some(status.0),
             _ => None,
         }
     }
@@ -210,7 +384,8 @@ impl fmt::Display for HandshakeError {
                 name.escape_ascii()
             ),
             Self::UnexpectedMessage => f.write_str(
-                "the peer sent a message before completing the handshake, so it is not a \
+                "the peer sent a message frame where none is allowed (before completing the \
+                 handshake, or unencrypted after a CURVE handshake), so it is not a \
                  conforming ZMTP peer",
             ),
             Self::DowngradeRefused { version } => write!(
@@ -235,6 +410,47 @@ impl fmt::Display for HandshakeError {
             ),
             Self::Decode(e) => write!(f, "malformed handshake input: {e}"),
             Self::Metadata(e) => write!(f, "malformed READY from the peer: {e}"),
+            Self::MalformedCommand { command, what } => write!(
+                f,
+                "malformed {} command from the peer: {what}",
+                command.name()
+            ),
+            Self::Crypto(failure) => f.write_str(failure.describe()),
+            Self::KeyExchange => f.write_str(
+                "the vouch in the client's CURVE INITIATE names other keys than this \
+                 connection's: a replayed or spliced INITIATE",
+            ),
+            Self::InvalidSequence { nonce, last } => write!(
+                f,
+                "the peer's CURVE nonce {nonce} is not above its previous nonce {last}: a \
+                 replayed or reordered command"
+            ),
+            Self::ZapReply(e) => write!(f, "{e}; fix the ZAP handler"),
+            Self::ZapDenied { status } => {
+                write!(f, "the ZAP handler refused the peer with status {status}")
+            }
+            Self::NoZapHandler { mechanism } => write!(
+                f,
+                "{mechanism} here requires a ZAP handler and none is bound at \
+                 inproc://zeromq.zap.01; start one, or turn ZAP_ENFORCE_DOMAIN off"
+            ),
+            Self::ZapNotPending => {
+                f.write_str("a ZAP reply arrived while the handshake had asked nothing")
+            }
+            Self::BadCredentials { field, len } => write!(
+                f,
+                "a PLAIN {field} of {len} bytes is too long; it may have at most 255 bytes"
+            ),
+            Self::ZapDomainRequired => {
+                f.write_str("a PLAIN server with ZAP_ENFORCE_DOMAIN needs a ZAP_DOMAIN; set one")
+            }
+            Self::RandomnessRequired => f.write_str(
+                "CURVE needs a source of randomness: create the handshake with \
+                 Handshake::with_rng",
+            ),
+            Self::NonceExhausted => {
+                f.write_str("the CURVE nonce counter is exhausted; the connection must be closed")
+            }
             Self::Finished => f.write_str(
                 "the handshake has already ended: decode further input with \
                  Established::decoder, or close the connection after an error",
@@ -252,6 +468,7 @@ impl core::error::Error for HandshakeError {
         match self {
             Self::Decode(e) => Some(e),
             Self::Metadata(e) => Some(e),
+            Self::ZapReply(e) => Some(e),
             _ => None,
         }
     }

@@ -4,14 +4,19 @@
 //! waiting for the other's, then waits for the peer's READY (or ERROR). The READY body is a
 //! property list: `Socket-Type`, `Identity` (REQ, DEALER and ROUTER only), then the
 //! application metadata.
+//!
+//! With a `ZAP_DOMAIN` set, a side asks ZAP (mechanism `NULL`, no credentials) before its
+//! READY goes out, as libzmq does; the peer's READY waits in the input meanwhile. Without
+//! a handler it goes on, unless `ZAP_ENFORCE_DOMAIN` is set.
 
-use alloc::boxed::Box;
+use alloc::vec::Vec;
 use bytes::{BufMut, Bytes, BytesMut};
-use zmtp_codec::frame::FrameFormat;
 use zmtp_codec::metadata::{IDENTITY, SOCKET_TYPE};
-use zmtp_codec::{Command, DecodeError, Decoder, Item, Metadata, SocketType, Version, WriteBatch};
+use zmtp_codec::{Command, Mechanism, Metadata, SocketType, WriteBatch};
 
-use crate::handshake::{Established, Step};
+use crate::handshake::Step;
+use crate::mechanism::{establish, push, unexpected, zap_outcome, Ctx, ErrorForm, MechanismState};
+use crate::zap::{Decision, Grant, ZapReply};
 use crate::HandshakeError;
 
 /// The ERROR reason we send when the peer's `Socket-Type` is not one we accept.
@@ -52,88 +57,77 @@ fn put_property(out: &mut BytesMut, name: &str, value: &[u8]) {
     out.put_slice(value);
 }
 
+/// Starts NULL after the greeting: asks ZAP first if libzmq would (a `ZAP_DOMAIN` is set),
+/// else sends our READY at once.
+pub(crate) fn start(
+    ctx: &mut Ctx<'_>,
+    out: &mut WriteBatch,
+) -> Result<MechanismState, HandshakeError> {
+    match ctx.zap_decision() {
+        Decision::Skip => Ok(MechanismState::Null(ExpectReady::start(ctx, None, out)?)),
+        Decision::Ask => {
+            ctx.ask_zap(Mechanism::NULL, Vec::new());
+            Ok(MechanismState::NullZap(ExpectZapReply))
+        }
+        Decision::Refuse => Err(HandshakeError::NoZapHandler {
+            mechanism: Mechanism::NULL,
+        }),
+    }
+}
+
+/// NULL with a ZAP domain: our READY waits for the handler's verdict (libzmq
+/// `null_mechanism_t::next_handshake_command`). The peer's READY stays in the input until
+/// then.
+#[derive(Debug)]
+pub(crate) struct ExpectZapReply;
+
+impl ExpectZapReply {
+    /// 200: our READY goes out; 300: silent failure; 400 and 500: ERROR, then failure.
+    pub(crate) fn on_zap_reply(
+        self,
+        reply: ZapReply,
+        ctx: &mut Ctx<'_>,
+        out: &mut WriteBatch,
+    ) -> Result<ExpectReady, HandshakeError> {
+        let grant = zap_outcome(reply, out, ErrorForm::Standard)?;
+        ExpectReady::start(ctx, Some(grant), out)
+    }
+}
+
 /// NULL after the greeting: our READY is sent, the peer's is awaited.
 #[derive(Debug)]
 pub(crate) struct ExpectReady {
-    version: Version,
-    ours: SocketType,
-    decoder: Decoder,
+    grant: Option<Grant>,
 }
 
 impl ExpectReady {
     /// Sends our READY (its body from [`ready_body`]) and waits for the peer's.
     pub(crate) fn start(
-        version: Version,
-        ours: SocketType,
-        ready: &Bytes,
+        ctx: &Ctx<'_>,
+        grant: Option<Grant>,
         out: &mut WriteBatch,
     ) -> Result<Self, HandshakeError> {
-        out.push_command(&Command::Ready(ready.clone()))
-            .map_err(|_| HandshakeError::Internal {
-                what: "our READY could not be encoded",
-            })?;
-        let mut decoder = Decoder::new(FrameFormat::V3);
-        // Commands keep the codec's handshake limit. No message frame may come before READY,
-        // so any announced message body fails at its header, before it is buffered.
-        decoder.set_max_message_size(Some(0));
-        Ok(Self {
-            version,
-            ours,
-            decoder,
-        })
+        push(out, &Command::Ready(ctx.ours.properties.clone()))?;
+        Ok(Self { grant })
     }
 
-    /// Reads the peer's next frame, which must be READY or ERROR.
-    pub(crate) fn handle(
-        mut self,
-        input: &mut BytesMut,
+    /// Handles the peer's next command, which must be READY or ERROR.
+    pub(crate) fn on_command(
+        self,
+        command: Command,
+        ctx: &mut Ctx<'_>,
         out: &mut WriteBatch,
     ) -> Result<Step<Self>, HandshakeError> {
-        let item = match self.decoder.decode(input) {
-            Ok(Some(item)) => item,
-            Ok(None) => return Ok(Step::Wait(self)),
-            Err(DecodeError::FrameTooLarge { command: false, .. }) => {
-                return Err(HandshakeError::UnexpectedMessage)
+        match command {
+            Command::Ready(body) => {
+                let metadata = Metadata::parse(&body)?;
+                // RFC 37: a peer refusing the socket type SHOULD send ERROR (libzmq does
+                // not).
+                establish(ctx, metadata, self.grant, None, Some(out)).map(Step::Done)
             }
-            Err(e) => return Err(e.into()),
-        };
-        match item {
-            Item::Command(Command::Ready(body)) => self.ready(&body, out),
-            Item::Command(Command::Error { reason }) => Err(HandshakeError::PeerError { reason }),
-            Item::Command(other) => Err(HandshakeError::UnexpectedCommand {
-                name: Bytes::copy_from_slice(other.name()),
-            }),
-            Item::Data { .. } => Err(HandshakeError::UnexpectedMessage),
+            Command::Error { reason } => Err(HandshakeError::PeerError { reason }),
+            other => Err(unexpected(&other)),
         }
-    }
-
-    fn ready(self, body: &Bytes, out: &mut WriteBatch) -> Result<Step<Self>, HandshakeError> {
-        let metadata = Metadata::parse(body)?;
-        let peer = match check_socket_type(self.ours, &metadata) {
-            Ok(peer) => peer,
-            Err(e) => {
-                // RFC 37: a peer refusing the socket type SHOULD send ERROR (libzmq does not).
-                let reason = if e == HandshakeError::MissingSocketType {
-                    REASON_MISSING
-                } else {
-                    REASON_INCOMPATIBLE
-                };
-                out.push_command(&Command::Error {
-                    reason: Bytes::from_static(reason),
-                })
-                .map_err(|_| HandshakeError::Internal {
-                    what: "our ERROR could not be encoded",
-                })?;
-                return Err(e);
-            }
-        };
-        Ok(Step::Done(Box::new(Established {
-            version: self.version,
-            peer_socket_type: Some(peer),
-            peer_routing_id: metadata.get(IDENTITY).cloned().unwrap_or_default(),
-            peer_metadata: metadata,
-            decoder: Decoder::new(FrameFormat::V3),
-        })))
     }
 }
 
