@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
 use zmq_security::{Handshake, HandshakeConfig, HandshakeError, MechanismConfig};
 use zmtp_codec::limits::DEFAULT_HANDSHAKE_COMMAND_SIZE;
-use zmtp_codec::{Command, DecodeError, Decoder, Frame, Item, Version, WriteBatch};
+use zmtp_codec::{Command, DecodeError, Decoder, Frame, Item, Metadata, Version, WriteBatch};
 
 use crate::options::TransportOptions;
 use crate::pipe::{pipe_pair, PipeEnd, Read as PipeRead, Wakeup};
@@ -361,11 +361,14 @@ impl Engine {
                 .max_msg_size
                 .map(|m| m.max(DEFAULT_HANDSHAKE_COMMAND_SIZE)),
         );
-        let mut metadata = est.peer_metadata.clone();
+        // Our own properties come first: lookups take the first match, so a peer cannot
+        // pass off a `Peer-Address` of its choosing.
+        let mut metadata = Metadata::new();
         let address = self.stream.peer_address();
         if !address.is_empty() {
             let _ = metadata.insert("Peer-Address", Bytes::from(address));
         }
+        metadata.extend_from(&est.peer_metadata);
         let metadata = Arc::new(metadata);
         let pipe = match self.pipe.take() {
             Some(session) => session,

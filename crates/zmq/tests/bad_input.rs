@@ -753,3 +753,23 @@ fn a_libzmq_peer_works_alongside_bad_clients() {
         assert_eq!(msg, &[format!("libzmq-{i}").into_bytes()], "request {i}");
     }
 }
+
+/// A peer cannot pass off an address of its choosing: the `Peer-Address` the socket saw
+/// shadows a `Peer-Address` property in the peer's READY.
+#[test]
+fn a_peer_cannot_spoof_its_address() {
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.set_rcvtimeo(GOOD_TIMEOUT_MS).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = pull.get_last_endpoint().unwrap().unwrap();
+    let port: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
+    let mut raw = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let spoofing = ready_with(&[("Socket-Type", b"PUSH"), ("Peer-Address", b"203.0.113.7")]);
+    raw.write_all(&[greeting(), spoofing, frame(0, b"hello")].concat())
+        .unwrap();
+    let mut msg = pull.recv_msg(0).unwrap();
+    assert_eq!(&msg[..], b"hello");
+    assert_eq!(msg.gets("Peer-Address"), Some("127.0.0.1"));
+    drop(raw);
+}

@@ -144,6 +144,12 @@ impl Metadata {
         Ok(())
     }
 
+    /// Appends every property of `other`, in order, as they are (names are not checked
+    /// again: they may come from a peer).
+    pub fn extend_from(&mut self, other: &Self) {
+        self.props.extend(other.props.iter().cloned());
+    }
+
     /// The properties in order.
     pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Bytes)> {
         self.props.iter().map(|(n, v)| (n, v))
