@@ -64,3 +64,72 @@ fn queued_messages_survive_close_before_the_peer_binds() {
     }
     sender.join().unwrap();
 }
+
+/// One PUSH-PULL exchange between a bind and a connect endpoint.
+fn exchange(bind: &str, connect: impl Fn(&str) -> String, setup: impl Fn(&zmq::Socket)) {
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    setup(&pull);
+    pull.set_rcvtimeo(5000).unwrap();
+    pull.bind(bind).unwrap();
+    let bound = pull.get_last_endpoint().unwrap().unwrap();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    setup(&push);
+    push.connect(&connect(&bound)).unwrap();
+    push.send("over", 0).unwrap();
+    assert_eq!(
+        pull.recv_string(0).unwrap().unwrap(),
+        "over",
+        "{bind} -> {bound}"
+    );
+}
+
+fn port_of(endpoint: &str) -> &str {
+    endpoint.rsplit(':').next().unwrap()
+}
+
+#[test]
+fn endpoint_forms() {
+    let plain = |_: &zmq::Socket| {};
+    // A host name, resolved off the I/O thread.
+    exchange(
+        "tcp://127.0.0.1:*",
+        |b| format!("tcp://localhost:{}", port_of(b)),
+        plain,
+    );
+    // An interface name for the bind.
+    exchange(
+        "tcp://lo:*",
+        |b| format!("tcp://127.0.0.1:{}", port_of(b)),
+        plain,
+    );
+    // A source address for the connect.
+    exchange(
+        "tcp://127.0.0.1:*",
+        |b| format!("tcp://127.0.0.1:0;127.0.0.1:{}", port_of(b)),
+        plain,
+    );
+    // IPv6 literals, with and without a scope (interface lo).
+    let ipv6 = |s: &zmq::Socket| s.set_ipv6(true).unwrap();
+    exchange(
+        "tcp://[::1]:*",
+        |b| format!("tcp://[::1]:{}", port_of(b)),
+        ipv6,
+    );
+    exchange(
+        "tcp://[::1]:*",
+        |b| format!("tcp://[::1%lo]:{}", port_of(b)),
+        ipv6,
+    );
+    // The wildcard, dual-stack with IPv6: both families reach it.
+    exchange(
+        "tcp://*:*",
+        |b| format!("tcp://127.0.0.1:{}", port_of(b)),
+        ipv6,
+    );
+    exchange("tcp://*:*", |b| format!("tcp://[::1]:{}", port_of(b)), ipv6);
+    // Abstract and generated ipc names.
+    let name = format!("ipc://@zmq-smoke-{}", std::process::id());
+    exchange(&name, |b| b.to_owned(), plain);
+    exchange("ipc://*", |b| b.to_owned(), plain);
+}
