@@ -420,10 +420,22 @@ impl Handshake {
         let ours = self.ours.mechanism.mechanism();
         if !peer.version.has_commands() {
             check_downgrade(ours, peer.version)?;
+            // Like libzmq, we do not check a ZMTP 1.0/2.0 peer's type against ours; unlike
+            // libzmq, we refuse a type byte that names no socket type at all: such a greeting
+            // is noise, and would otherwise escape the handshake timeout.
+            let peer_type = match peer.socket_type {
+                Some(byte) => Some(SocketType::from_u8(byte).ok_or_else(|| {
+                    HandshakeError::IncompatibleSocketType {
+                        ours: self.ours.socket_type,
+                        theirs: Bytes::from(alloc::format!("type byte {byte:#04x}")),
+                    }
+                })?),
+                None => None,
+            };
             out.push_data(false, self.ours.routing_id.clone());
             return Ok(State::Identity(ExpectIdentity::new(
                 peer.version,
-                peer.socket_type.and_then(SocketType::from_u8),
+                peer_type,
             )));
         }
         if peer.mechanism != ours {

@@ -151,11 +151,12 @@ fn mechanism_targets_reach_their_states() {
     assert_eq!(r, Some(Err(HandshakeError::Crypto(CryptoFailure::Welcome))));
 }
 
-/// Writes the seeds of the mechanism targets: `cargo test -p zmq-security --test
-/// fuzz_seeds -- --ignored write_mechanism_seeds`.
+/// The committed seeds of the mechanism targets are exactly what this generator makes, and
+/// each reaches the outcome its name says. After changing the generator, rewrite them with
+/// `ZMQ_WRITE_SEEDS=1 cargo test -p zmq-security --test fuzz_seeds`.
 #[test]
-#[ignore = "writes fuzz/seeds; run by hand when the seeds change"]
-fn write_mechanism_seeds() {
+fn mechanism_seeds_are_current() {
+    let write = std::env::var_os("ZMQ_WRITE_SEEDS").is_some();
     use Target::*;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
     for (dir_name, target) in MECHANISM_TARGETS {
@@ -222,7 +223,17 @@ fn write_mechanism_seeds() {
             if let Some(check) = mechanism_expected(&name) {
                 assert!(check(&outcome), "{dir_name} seed {name} led to {outcome:?}");
             }
-            std::fs::write(dir.join(name), data).unwrap();
+            let path = dir.join(&name);
+            if write {
+                std::fs::write(&path, data).unwrap();
+            } else {
+                assert_eq!(
+                    std::fs::read(&path).ok().as_deref(),
+                    Some(&data[..]),
+                    "fuzz/seeds/{dir_name}/{name} is out of date: rewrite the seeds with \
+                     ZMQ_WRITE_SEEDS=1 cargo test -p zmq-security --test fuzz_seeds"
+                );
+            }
         }
     }
 }

@@ -175,10 +175,14 @@ fn zmtp_2_0_peer_type_is_reported_not_checked() {
     let (result, _, _) = feed(config(SocketType::Push, b""), peer, 1);
     let est = result.unwrap().unwrap();
     assert_eq!(est.peer_socket_type, Some(SocketType::Pub));
-    // A type byte that names no socket type is reported as None.
+    // A type byte that names no socket type at all is refused.
     let peer = b"\xff\0\0\0\0\0\0\0\x01\x7f\x01\xee\x00\x00";
-    let (result, _, _) = feed(config(SocketType::Push, b""), peer, 1);
-    assert_eq!(result.unwrap().unwrap().peer_socket_type, None);
+    let (e, _) = fail(config(SocketType::Push, b""), peer);
+    assert!(
+        matches!(&e, HandshakeError::IncompatibleSocketType { theirs, .. } if theirs == "type byte 0xee"),
+        "{e:?}"
+    );
+    assert_eq!(e.monitor_class(), FailureClass::Protocol);
 }
 
 #[test]
