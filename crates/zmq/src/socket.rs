@@ -507,3 +507,11 @@ fn seed() -> u64 {
     h.write_u64(std::process::id() as u64);
     h.finish()
 }
+
+/// The `ZMQ_FD` descriptor, as the `zmq` crate gives it: for event loops (see
+/// [`Socket::get_fd`]). Returns -1 if no descriptor can be made (out of descriptors).
+impl std::os::fd::AsRawFd for Socket {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.get_fd().unwrap_or(-1)
+    }
+}

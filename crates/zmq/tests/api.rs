@@ -45,3 +45,27 @@ fn unsupported_types_are_refused_clearly() {
         assert_eq!(ctx.socket(t).unwrap_err(), zmq::Error::ENOTSUP);
     }
 }
+
+#[test]
+fn the_socket_is_a_raw_fd_for_event_loops() {
+    use std::os::fd::AsRawFd;
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.bind("inproc://raw-fd").unwrap();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect("inproc://raw-fd").unwrap();
+    let fd = pull.as_raw_fd();
+    assert!(fd >= 0);
+    assert_eq!(fd, pull.get_fd().unwrap(), "one descriptor per socket");
+    push.send("wake", 0).unwrap();
+    // The descriptor becomes readable, and stays so while a message waits.
+    let mut items = [zmq::PollItem::from_fd(fd, zmq::POLLIN)];
+    assert_eq!(zmq::poll(&mut items, 5000).unwrap(), 1);
+    assert!(pull.get_events().unwrap().contains(zmq::POLLIN));
+    let mut items = [zmq::PollItem::from_fd(fd, zmq::POLLIN)];
+    assert_eq!(zmq::poll(&mut items, 0).unwrap(), 1, "level-triggered");
+    assert_eq!(pull.recv_string(0).unwrap().unwrap(), "wake");
+    assert!(!pull.get_events().unwrap().contains(zmq::POLLIN));
+    let mut items = [zmq::PollItem::from_fd(fd, zmq::POLLIN)];
+    assert_eq!(zmq::poll(&mut items, 0).unwrap(), 0, "quiet once read");
+}
