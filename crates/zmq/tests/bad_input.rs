@@ -759,7 +759,7 @@ fn a_libzmq_peer_works_alongside_bad_clients() {
 #[test]
 fn a_peer_cannot_spoof_its_address() {
     let ctx = zmq::Context::new();
-    let pull = ctx.socket(zmq::PULL).unwrap();
+    let pull = ctx.socket(PULL).unwrap();
     pull.set_rcvtimeo(GOOD_TIMEOUT_MS).unwrap();
     pull.bind("tcp://127.0.0.1:*").unwrap();
     let endpoint = pull.get_last_endpoint().unwrap().unwrap();
