@@ -4,16 +4,20 @@
 //! [`pipe_pair`] is two queues, one each way, as every peer of a socket has. The writer
 //! publishes whole messages only, so a reader never sees part of one.
 //!
-//! **Cost on the hot path.** The reader takes everything queued in one lock and then
-//! reads from its own buffer without locking, so a steady stream costs one lock per batch
-//! on the reading side. The writer publishes with one uncontended lock per
-//! [`Writer::flush`]; an engine flushes once per read from its socket, a socket once per
-//! message. Message counts for the high-water mark are atomics read without the lock.
+//! **No lock on the hot path.** Frames travel through a lock-free queue
+//! (`crossbeam_queue::SegQueue`, which allocates a block per 31 frames, not per frame).
+//! The writer keeps an unfinished message to itself and pushes it whole, then counts it in
+//! `written`; the reader starts a message only when `written` says a whole one is there.
+//! High-water marks are those counters too. A mutex guards only what changes rarely: the
+//! wakers, and the peer's metadata.
 //!
 //! **Wake-ups** happen only on transitions, never per message: a reader that found the
 //! queue empty is woken ([`Wakeup::Readable`]) by the next flush; a writer that found the
 //! queue full is woken ([`Wakeup::Writable`]) once the reader has brought it down to the
-//! low-water mark; either side is woken ([`Wakeup::Closed`]) when the other closes.
+//! low-water mark; either side is woken ([`Wakeup::Closed`]) when the other closes. Each
+//! "I am waiting" flag is set before its side checks the counters a last time, and checked
+//! by the other side after it moved them, with sequentially consistent atomics, so no
+//! wake-up is lost.
 //!
 //! **High-water mark** (`ZMQ_SNDHWM`/`ZMQ_RCVHWM`): counted in whole messages, 0 for no
 //! limit; the low-water mark is `(hwm + 1) / 2` as in libzmq (`pipe.cpp`, `compute_lwm`).
@@ -23,6 +27,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crossbeam_queue::SegQueue;
 use parking_lot::Mutex;
 use zmtp_codec::{Frame, Metadata};
 
@@ -46,24 +51,29 @@ pub trait Wake: Send + Sync {
 type Waker = Option<(Arc<dyn Wake>, u64)>;
 
 struct Shared {
-    inner: Mutex<Inner>,
-    /// Messages published by the writer.
+    frames: SegQueue<Frame>,
+    /// Whole messages pushed by the writer.
     written: AtomicU64,
     /// Messages taken by the reader.
     read: AtomicU64,
+    /// The reader found no message and waits for the next flush.
+    reader_waiting: AtomicBool,
     /// The writer found the queue full and waits for the low-water mark.
     writer_waiting: AtomicBool,
+    /// The writer will push nothing more.
+    writer_closed: AtomicBool,
     /// The reader end is closed: writes are discarded.
     reader_closed: AtomicBool,
+    /// Bumped whenever the metadata changes, so the reader checks it without locking.
+    metadata_epoch: AtomicU64,
+    rare: Mutex<Rare>,
     hwm: u64,
     lwm: u64,
 }
 
-struct Inner {
-    frames: VecDeque<Frame>,
-    /// The reader found the queue empty and waits for the next flush.
-    reader_waiting: bool,
-    writer_closed: bool,
+/// What changes rarely, under a lock.
+#[derive(Default)]
+struct Rare {
     reader_waker: Waker,
     writer_waker: Waker,
     /// The properties of the peer the messages come from, set by the engine after each
@@ -71,22 +81,35 @@ struct Inner {
     metadata: Option<Arc<Metadata>>,
 }
 
+impl Shared {
+    fn wake_reader(&self, why: Wakeup) {
+        let waker = self.rare.lock().reader_waker.clone();
+        if let Some((waker, token)) = waker {
+            waker.wake(token, why);
+        }
+    }
+
+    fn wake_writer(&self, why: Wakeup) {
+        let waker = self.rare.lock().writer_waker.clone();
+        if let Some((waker, token)) = waker {
+            waker.wake(token, why);
+        }
+    }
+}
+
 /// Creates a queue holding at most `hwm` messages (0 for no limit).
 pub fn queue(hwm: usize) -> (Writer, Reader) {
     let hwm = hwm as u64;
     let shared = Arc::new(Shared {
-        inner: Mutex::new(Inner {
-            frames: VecDeque::new(),
-            reader_waiting: false,
-            writer_closed: false,
-            reader_waker: None,
-            writer_waker: None,
-            metadata: None,
-        }),
+        frames: SegQueue::new(),
         written: AtomicU64::new(0),
         read: AtomicU64::new(0),
+        reader_waiting: AtomicBool::new(false),
         writer_waiting: AtomicBool::new(false),
+        writer_closed: AtomicBool::new(false),
         reader_closed: AtomicBool::new(false),
+        metadata_epoch: AtomicU64::new(0),
+        rare: Mutex::new(Rare::default()),
         hwm,
         lwm: hwm.div_ceil(2),
     });
@@ -97,13 +120,15 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
             complete_frames: 0,
             complete_msgs: 0,
             written: 0,
+            closed: false,
         },
         Reader {
             shared,
-            local: VecDeque::new(),
             read: 0,
+            in_message: false,
             closed: false,
             metadata: None,
+            metadata_epoch: 0,
         },
     )
 }
@@ -136,20 +161,21 @@ pub fn pipe_pair(a_to_b_hwm: usize, b_to_a_hwm: usize) -> (PipeEnd, PipeEnd) {
 /// The writing end of a queue.
 pub struct Writer {
     shared: Arc<Shared>,
-    /// Frames written but not yet published: whole messages, then maybe part of one.
+    /// Frames written but not yet pushed: whole messages, then maybe part of one.
     pending: VecDeque<Frame>,
     /// How many frames at the front of `pending` form whole messages.
     complete_frames: usize,
     complete_msgs: u64,
-    /// Messages published, as known to the writer.
+    /// Messages pushed, as known to the writer.
     written: u64,
+    closed: bool,
 }
 
 impl Writer {
     /// Registers what to wake, with `token`, when the queue has room again or the reader
     /// closes.
     pub fn set_waker(&self, waker: Arc<dyn Wake>, token: u64) {
-        self.shared.inner.lock().writer_waker = Some((waker, token));
+        self.shared.rare.lock().writer_waker = Some((waker, token));
     }
 
     /// Whether a new message may be written (the queue is below its high-water mark). When
@@ -187,44 +213,30 @@ impl Writer {
         }
     }
 
-    /// Publishes the whole messages written so far, waking the reader if it waits.
+    /// Pushes the whole messages written so far, waking the reader if it waits.
     pub fn flush(&mut self) {
         if self.complete_msgs == 0 {
             return;
         }
-        let waker = {
-            let mut inner = self.shared.inner.lock();
-            if self.complete_frames == self.pending.len() {
-                if inner.frames.is_empty() {
-                    std::mem::swap(&mut inner.frames, &mut self.pending);
-                } else {
-                    inner.frames.append(&mut self.pending);
-                }
-            } else {
-                inner
-                    .frames
-                    .extend(self.pending.drain(..self.complete_frames));
-            }
-            self.written += self.complete_msgs;
-            self.shared.written.store(self.written, Ordering::Release);
-            self.complete_frames = 0;
-            self.complete_msgs = 0;
-            if inner.reader_waiting {
-                inner.reader_waiting = false;
-                inner.reader_waker.clone()
-            } else {
-                None
-            }
-        };
-        if let Some((waker, token)) = waker {
-            waker.wake(token, Wakeup::Readable);
+        for frame in self.pending.drain(..self.complete_frames) {
+            self.shared.frames.push(frame);
+        }
+        self.written += self.complete_msgs;
+        self.complete_frames = 0;
+        self.complete_msgs = 0;
+        let s = &*self.shared;
+        s.written.store(self.written, Ordering::SeqCst);
+        if s.reader_waiting.load(Ordering::SeqCst) && s.reader_waiting.swap(false, Ordering::SeqCst)
+        {
+            s.wake_reader(Wakeup::Readable);
         }
     }
 
-    /// Sets the peer properties that messages published from now on carry (for
-    /// `zmq_msg_gets`). The reader sees them from its next batch on.
+    /// Sets the peer properties that messages pushed from now on carry (for
+    /// `zmq_msg_gets`). The reader sees them from its next message on.
     pub fn set_metadata(&self, metadata: Arc<Metadata>) {
-        self.shared.inner.lock().metadata = Some(metadata);
+        self.shared.rare.lock().metadata = Some(metadata);
+        self.shared.metadata_epoch.fetch_add(1, Ordering::Release);
     }
 
     /// Discards the frames of an unfinished message.
@@ -237,7 +249,7 @@ impl Writer {
         self.pending.len() > self.complete_frames
     }
 
-    /// Messages queued and not yet read (published or not).
+    /// Messages queued and not yet read (pushed or not).
     pub fn queued(&self) -> u64 {
         (self.written + self.complete_msgs).saturating_sub(self.shared.read.load(Ordering::Relaxed))
     }
@@ -247,29 +259,25 @@ impl Writer {
         self.shared.reader_closed.load(Ordering::Relaxed)
     }
 
-    /// Publishes what is whole, drops the rest, and tells the reader no more will come:
+    /// Pushes what is whole, drops the rest, and tells the reader no more will come:
     /// after the queued messages it reads the end of the queue. The reader is woken with
     /// [`Wakeup::Closed`].
     pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
         self.rollback();
         self.flush();
-        let waker = {
-            let mut inner = self.shared.inner.lock();
-            inner.writer_closed = true;
-            inner.reader_waiting = false;
-            inner.reader_waker.clone()
-        };
-        if let Some((waker, token)) = waker {
-            waker.wake(token, Wakeup::Closed);
-        }
+        self.shared.writer_closed.store(true, Ordering::SeqCst);
+        self.shared.reader_waiting.store(false, Ordering::SeqCst);
+        self.shared.wake_reader(Wakeup::Closed);
     }
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        if !self.shared.inner.lock().writer_closed {
-            self.close();
-        }
+        self.close();
     }
 }
 
@@ -285,11 +293,12 @@ impl fmt::Debug for Writer {
 /// The reading end of a queue.
 pub struct Reader {
     shared: Arc<Shared>,
-    /// Frames taken from the shared queue in one go, read without locking.
-    local: VecDeque<Frame>,
     read: u64,
+    /// A message was begun: its remaining frames are in the queue.
+    in_message: bool,
     closed: bool,
     metadata: Option<Arc<Metadata>>,
+    metadata_epoch: u64,
 }
 
 /// What [`Reader::read`] found.
@@ -307,23 +316,24 @@ impl Reader {
     /// Registers what to wake, with `token`, when messages arrive after the reader found
     /// the queue empty, or when the writer closes.
     pub fn set_waker(&self, waker: Arc<dyn Wake>, token: u64) {
-        self.shared.inner.lock().reader_waker = Some((waker, token));
+        self.shared.rare.lock().reader_waker = Some((waker, token));
     }
 
     /// The next frame. After a frame with `more`, the next read returns the next frame of
     /// the same message: messages are only ever published whole.
     pub fn read(&mut self) -> Read {
-        if self.local.is_empty() && !self.refill() {
-            return if self.closed {
-                Read::Closed
-            } else {
-                Read::Empty
-            };
+        if !self.in_message && !self.message_ready() {
+            return if self.closed { Read::Closed } else { Read::Empty };
         }
-        let Some(frame) = self.local.pop_front() else {
+        // A whole message was counted in `written` after its frames were pushed, so they
+        // are all there.
+        let Some(frame) = self.shared.frames.pop() else {
             return Read::Empty;
         };
-        if !frame.more {
+        if frame.more {
+            self.in_message = true;
+        } else {
+            self.in_message = false;
             self.message_read();
         }
         Read::Frame(frame)
@@ -331,28 +341,38 @@ impl Reader {
 
     /// Whether a frame can be read now, without registering for a wake-up.
     pub fn has_frame(&mut self) -> bool {
-        if self.local.is_empty() {
-            let mut inner = self.shared.inner.lock();
-            if !inner.frames.is_empty() {
-                take_batch(&mut inner, &mut self.local, &mut self.metadata);
-            }
-        }
-        !self.local.is_empty()
+        self.in_message || self.shared.written.load(Ordering::Acquire) > self.read
     }
 
-    /// Takes everything queued; `false` if there was nothing (the reader then waits).
-    fn refill(&mut self) -> bool {
-        let mut inner = self.shared.inner.lock();
-        if inner.frames.is_empty() {
-            if inner.writer_closed {
-                self.closed = true;
-            } else {
-                inner.reader_waiting = true;
-            }
+    /// Whether a whole message waits; if not, registers for a wake-up (or notes the end).
+    fn message_ready(&mut self) -> bool {
+        let s = &*self.shared;
+        // Closed first: everything written before the close is counted by then.
+        let closed = s.writer_closed.load(Ordering::SeqCst);
+        if s.written.load(Ordering::SeqCst) > self.read {
+            self.refresh_metadata();
+            return true;
+        }
+        if closed {
+            self.closed = true;
             return false;
         }
-        take_batch(&mut inner, &mut self.local, &mut self.metadata);
-        true
+        s.reader_waiting.store(true, Ordering::SeqCst);
+        // The writer may have flushed since: check again, now that it will see the flag.
+        if s.written.load(Ordering::SeqCst) > self.read {
+            s.reader_waiting.store(false, Ordering::SeqCst);
+            self.refresh_metadata();
+            return true;
+        }
+        false
+    }
+
+    fn refresh_metadata(&mut self) {
+        let epoch = self.shared.metadata_epoch.load(Ordering::Acquire);
+        if epoch != self.metadata_epoch {
+            self.metadata_epoch = epoch;
+            self.metadata.clone_from(&self.shared.rare.lock().metadata);
+        }
     }
 
     /// The properties of the peer the frames being read come from, if the writer set any.
@@ -370,16 +390,13 @@ impl Reader {
             && s.written.load(Ordering::Acquire).saturating_sub(self.read) <= s.lwm
             && s.writer_waiting.swap(false, Ordering::SeqCst)
         {
-            let waker = s.inner.lock().writer_waker.clone();
-            if let Some((waker, token)) = waker {
-                waker.wake(token, Wakeup::Writable);
-            }
+            s.wake_writer(Wakeup::Writable);
         }
     }
 
     /// Whether the writer closed the queue (messages may still be left to read).
     pub fn is_writer_closed(&self) -> bool {
-        self.closed || self.shared.inner.lock().writer_closed
+        self.closed || self.shared.writer_closed.load(Ordering::SeqCst)
     }
 
     /// Stops reading: queued messages are dropped, later writes are discarded, and the
@@ -388,15 +405,8 @@ impl Reader {
         if self.shared.reader_closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        self.local.clear();
-        let waker = {
-            let mut inner = self.shared.inner.lock();
-            inner.frames.clear();
-            inner.writer_waker.clone()
-        };
-        if let Some((waker, token)) = waker {
-            waker.wake(token, Wakeup::Closed);
-        }
+        while self.shared.frames.pop().is_some() {}
+        self.shared.wake_writer(Wakeup::Closed);
     }
 }
 
@@ -412,27 +422,6 @@ impl fmt::Debug for Reader {
             .field("read", &self.read)
             .field("closed", &self.closed)
             .finish()
-    }
-}
-
-/// Moves everything queued into the reader's local buffer, which is empty, with the
-/// metadata that goes with it.
-fn take_batch(
-    inner: &mut Inner,
-    local: &mut VecDeque<Frame>,
-    metadata: &mut Option<Arc<Metadata>>,
-) {
-    std::mem::swap(&mut inner.frames, local);
-    if !ptr_eq(&inner.metadata, metadata) {
-        metadata.clone_from(&inner.metadata);
-    }
-}
-
-fn ptr_eq(a: &Option<Arc<Metadata>>, b: &Option<Arc<Metadata>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        (None, None) => true,
-        _ => false,
     }
 }
 
