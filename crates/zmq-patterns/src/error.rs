@@ -17,8 +17,8 @@ pub enum PatternError {
     Fsm,
     /// `EHOSTUNREACH`: a ROUTER with `ROUTER_MANDATORY` has no peer with this routing id.
     HostUnreachable,
-    /// `ENOTSUP`: this socket type cannot do this (receive on PUSH, send on PULL), or the
-    /// type is not built yet.
+    /// `ENOTSUP`: this socket type cannot do this (receive on PUSH or PUB, send on PULL or
+    /// SUB), or the type is not built yet.
     NotSupported,
     /// `EINVAL`: the option does not apply to this socket type.
     Invalid,
@@ -76,8 +76,8 @@ impl fmt::Display for PatternError {
                  sent: check the id, or wait for that peer to connect"
             }
             Self::NotSupported => {
-                "this socket type does not support the operation (PUSH cannot receive, PULL \
-                 cannot send)"
+                "this socket type does not support the operation (PUSH and PUB cannot \
+                 receive, PULL and SUB cannot send)"
             }
             Self::Invalid => "this option does not apply to this socket type",
         })

@@ -4,11 +4,14 @@
 //! goes to and which peer the next received frame comes from, over an abstract set of
 //! per-peer queues that the runtime owns and lends to every call as a [`Peers`]. It mirrors
 //! libzmq's `xattach_pipe`, `xpipe_terminated`, `xread_activated`, `xwrite_activated`,
-//! `xsend`, `xrecv`, `xhas_in` and `xhas_out`, and follows RFC 28 (REQ-REP), RFC 30
-//! (PIPELINE) and RFC 31 (exclusive PAIR), with libzmq as the tie-breaker.
+//! `xsend`, `xrecv`, `xhas_in` and `xhas_out`, and follows RFC 28 (REQ-REP), RFC 29
+//! (PUB-SUB), RFC 30 (PIPELINE) and RFC 31 (exclusive PAIR), with libzmq as the
+//! tie-breaker.
 //!
-//! Built so far: [`Pair`], [`Req`], [`Rep`], [`Dealer`], [`Router`], [`Push`], [`Pull`].
-//! [`new_pattern`] makes any of them behind a `Box<dyn Pattern>`.
+//! Built so far: [`Pair`], [`Req`], [`Rep`], [`Dealer`], [`Router`], [`Push`], [`Pull`],
+//! and [`Pub`], [`Sub`], [`XPub`], [`XSub`] with their [`SubscriptionTrie`] and
+//! [`MultiTrie`]. [`new_pattern`] makes any of the first seven behind a `Box<dyn Pattern>`,
+//! [`new_pattern_with_pubsub`] any of them.
 //!
 //! # Contract with the runtime
 //!
@@ -31,6 +34,21 @@
 //! - After `detach(peer)` (or an [`Attach::Replaced`] naming it) the pattern never calls
 //!   [`Peers`] for that peer again; the runtime may drop its queues. A message the pattern
 //!   had started writing to it is abandoned: the rest of its frames are dropped.
+//!
+//! - Some work waits for a call that has [`Peers`]: the subscriptions a SUB's
+//!   `set_option` makes, subscriptions that wait for room in a peer's queue, and the
+//!   subscriptions a PUB reads from its peers. The runtime calls [`Pattern::flush`] after
+//!   `set_option` and after `write_activated`, and [`Pattern::hiccuped`] when a peer's
+//!   connection was re-established (dropping what was queued to the old one, as libzmq's
+//!   pipe hiccup does).
+//!
+//! # Subscriptions in the queues
+//!
+//! A subscription travels through the queues as a single-frame message whose first byte
+//! is 1 (subscribe) or 0 (cancel), followed by the topic: libzmq's "legacy" form. SUB and
+//! XSUB write them; PUB and XPUB read them (and any other message: PUB drops those, XPUB
+//! passes them to the application). The runtime converts them to and from ZMTP 3.1
+//! SUBSCRIBE/CANCEL commands per connection; older peers send and take them as they are.
 //!
 //! `send` takes one frame per call, as the application passes them with `SNDMORE`: a
 //! message is the frames up to and including one with `more == false`. `recv` returns one
@@ -92,6 +110,7 @@ use bytes::Bytes;
 pub use zmtp_codec::{Frame, SocketType};
 
 mod dealer;
+mod dist;
 mod error;
 mod fq;
 mod lb;
@@ -102,6 +121,9 @@ mod rep;
 mod req;
 mod router;
 mod set;
+mod trie;
+mod xpub;
+mod xsub;
 
 #[doc(hidden)]
 pub mod fuzzing;
@@ -114,6 +136,9 @@ pub use pipeline::{Pull, Push};
 pub use rep::Rep;
 pub use req::Req;
 pub use router::Router;
+pub use trie::{MultiTrie, Removed, SubscriptionTrie};
+pub use xpub::{Pub, XPub, XPUB_PENDING_LIMIT};
+pub use xsub::{Sub, XSub};
 
 /// Identifies one peer (one connection's pair of queues) of a socket.
 ///
@@ -201,7 +226,8 @@ pub trait Pattern: Send {
     /// A new peer. Attaching a peer that is attached already changes nothing.
     ///
     /// With `PROBE_ROUTER` (DEALER, REQ, ROUTER, REP) an empty message is written to the
-    /// new peer here, if its queue has room.
+    /// new peer here, if its queue has room; SUB and XSUB start sending it their
+    /// subscriptions, XPUB and PUB their `XPUB_WELCOME_MSG`.
     fn attach(&mut self, peer: PeerId, info: PeerInfo, peers: &mut dyn Peers) -> Attach;
 
     /// The peer is gone. Unknown peers are ignored.
@@ -241,27 +267,88 @@ pub trait Pattern: Send {
 
     /// Sets a pattern option; it takes effect at once.
     ///
+    /// Writes that an option causes (SUB's subscriptions) happen at the next call that has
+    /// [`Peers`]: call [`Pattern::flush`] right after.
+    ///
     /// # Errors
     ///
     /// [`PatternError::Invalid`] for an option this socket type does not have.
     fn set_option(&mut self, option: PatternOption) -> Result<(), PatternError>;
+
+    /// The peer's connection was re-established (libzmq's `hiccuped`): its queues go on,
+    /// but the party at the other end is new. SUB and XSUB send it all their
+    /// subscriptions again. PUB and XPUB forget its subscriptions (XPUB passes their
+    /// cancels, as for a peer that went away), since the new party sends its own, and
+    /// send it `XPUB_WELCOME_MSG` (libzmq does neither). Unknown peers are ignored; the
+    /// other types do nothing.
+    fn hiccuped(&mut self, peer: PeerId, peers: &mut dyn Peers) {
+        let _ = (peer, peers);
+    }
+
+    /// Does the work that waits for [`Peers`]: SUB and XSUB write the subscriptions that
+    /// `set_option` made or that waited for room in a peer's queue; PUB and XPUB apply the
+    /// subscriptions waiting in their peers' queues. Every method that takes `peers` does
+    /// this first. The runtime calls it after [`Pattern::set_option`] and
+    /// [`Pattern::write_activated`] (it may after any activation); it is cheap when there
+    /// is nothing to do. The other types do nothing.
+    fn flush(&mut self, peers: &mut dyn Peers) {
+        let _ = peers;
+    }
+
+    /// `ZMQ_TOPICS_COUNT`: the number of distinct topics subscribed to (PUB, XPUB: by any
+    /// peer; SUB, XSUB: by the application).
+    ///
+    /// # Errors
+    ///
+    /// [`PatternError::Invalid`] for the other socket types.
+    fn topics_count(&mut self, peers: &mut dyn Peers) -> Result<usize, PatternError> {
+        let _ = peers;
+        Err(PatternError::Invalid)
+    }
 }
 
 /// A pattern for `socket_type`; `seed` stands in for libzmq's random starting values.
 ///
+/// PUB, SUB, XPUB and XSUB are built by [`new_pattern_with_pubsub`] only, until the
+/// runtime converts their subscription messages to and from the wire forms (ZMTP 3.1
+/// SUBSCRIBE/CANCEL commands); then this function will build them too.
+///
 /// # Errors
 ///
-/// [`PatternError::NotSupported`] for the types not built yet (PUB, SUB, XPUB, XSUB,
-/// STREAM and the draft types).
+/// [`PatternError::NotSupported`] for the types not built yet (STREAM and the draft
+/// types), and for now PUB, SUB, XPUB and XSUB.
 pub fn new_pattern(socket_type: SocketType, seed: u64) -> Result<Box<dyn Pattern>, PatternError> {
+    match socket_type {
+        SocketType::Pub | SocketType::Sub | SocketType::XPub | SocketType::XSub => {
+            Err(PatternError::NotSupported)
+        }
+        _ => new_pattern_with_pubsub(socket_type, seed),
+    }
+}
+
+/// A pattern for `socket_type`, publish-subscribe types included; `seed` stands in for
+/// libzmq's random starting values.
+///
+/// # Errors
+///
+/// [`PatternError::NotSupported`] for the types not built yet (STREAM and the draft
+/// types).
+pub fn new_pattern_with_pubsub(
+    socket_type: SocketType,
+    seed: u64,
+) -> Result<Box<dyn Pattern>, PatternError> {
     Ok(match socket_type {
         SocketType::Pair => Box::new(Pair::new()),
+        SocketType::Pub => Box::new(Pub::new()),
+        SocketType::Sub => Box::new(Sub::new()),
         SocketType::Req => Box::new(Req::new(seed)),
         SocketType::Rep => Box::new(Rep::new()),
         SocketType::Dealer => Box::new(Dealer::new()),
         SocketType::Router => Box::new(Router::new(seed)),
         SocketType::Push => Box::new(Push::new()),
         SocketType::Pull => Box::new(Pull::new()),
+        SocketType::XPub => Box::new(XPub::new()),
+        SocketType::XSub => Box::new(XSub::new()),
         _ => return Err(PatternError::NotSupported),
     })
 }

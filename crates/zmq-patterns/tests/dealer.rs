@@ -109,6 +109,10 @@ fn dealer_options() {
         PatternOption::ReqCorrelate(true),
         PatternOption::ReqRelaxed(true),
     ] {
-        assert_eq!(h.pattern.set_option(o), Err(PatternError::Invalid), "{o:?}");
+        assert_eq!(
+            h.pattern.set_option(o.clone()),
+            Err(PatternError::Invalid),
+            "{o:?}"
+        );
     }
 }

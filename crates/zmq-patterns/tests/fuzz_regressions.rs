@@ -30,3 +30,26 @@ fn empty_and_tiny_inputs() {
         }
     }
 }
+
+/// `subscription_trie`: an XSUB with `XSUB_VERBOSE_UNSUBSCRIBE` forwards a cancel while it
+/// still counts the topic, so its publishers drop it; the driver's model once expected
+/// otherwise.
+const XSUB_VERBOSE_UNSUBSCRIBE_BURST: &[u8] = &[1, 3, 205, 248, 0, 90, 0, 224, 130, 146, 196, 51];
+
+#[test]
+fn xsub_verbose_unsubscribe_burst() {
+    zmq_patterns::fuzzing::subscription_trie(XSUB_VERBOSE_UNSUBSCRIBE_BURST);
+}
+
+#[test]
+fn subscription_trie_tiny_inputs() {
+    zmq_patterns::fuzzing::subscription_trie(&[]);
+    for first in [0u8, 1] {
+        for t in 0..4u8 {
+            for op in 0..=255u8 {
+                zmq_patterns::fuzzing::subscription_trie(&[first, t, op, op, op, op, op]);
+                zmq_patterns::fuzzing::subscription_trie(&[first, t, 0, 0, op, 0, op, op]);
+            }
+        }
+    }
+}

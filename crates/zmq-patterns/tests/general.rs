@@ -2,8 +2,11 @@
 
 mod common;
 
+use bytes::Bytes;
 use common::Harness;
-use zmq_patterns::{new_pattern, Frame, PatternError, PatternOption, SocketType};
+use zmq_patterns::{
+    new_pattern, new_pattern_with_pubsub, Frame, PatternError, PatternOption, SocketType,
+};
 
 const BUILT: [SocketType; 7] = [
     SocketType::Pair,
@@ -13,6 +16,13 @@ const BUILT: [SocketType; 7] = [
     SocketType::Router,
     SocketType::Push,
     SocketType::Pull,
+];
+
+const PUBSUB: [SocketType; 4] = [
+    SocketType::Pub,
+    SocketType::Sub,
+    SocketType::XPub,
+    SocketType::XSub,
 ];
 
 #[test]
@@ -32,36 +42,55 @@ fn new_pattern_builds_the_finished_types_and_refuses_the_rest() {
 }
 
 #[test]
+fn new_pattern_with_pubsub_builds_publish_subscribe_too() {
+    for t in SocketType::ALL {
+        match new_pattern_with_pubsub(t, 42) {
+            Ok(p) => {
+                assert!(BUILT.contains(&t) || PUBSUB.contains(&t), "{t}");
+                assert_eq!(p.socket_type(), t);
+            }
+            Err(e) => {
+                assert!(!BUILT.contains(&t) && !PUBSUB.contains(&t), "{t}");
+                assert_eq!(e, PatternError::NotSupported);
+            }
+        }
+    }
+}
+
+#[test]
 fn options_apply_to_the_types_libzmq_takes_them_on() {
     use PatternOption::*;
-    let table: [(PatternOption, &[SocketType]); 5] = [
-        (
-            RouterMandatory(true),
-            &[SocketType::Router, SocketType::Rep],
-        ),
-        (RouterHandover(true), &[SocketType::Router, SocketType::Rep]),
-        (
-            ProbeRouter(true),
-            &[
-                SocketType::Router,
-                SocketType::Dealer,
-                SocketType::Req,
-                SocketType::Rep,
-            ],
-        ),
-        (ReqCorrelate(true), &[SocketType::Req]),
-        (ReqRelaxed(true), &[SocketType::Req]),
+    use SocketType::{Dealer, Pub, Rep, Req, Router, Sub, XPub, XSub};
+    let topic = || Bytes::from_static(b"A");
+    let table: Vec<(PatternOption, &[SocketType])> = vec![
+        (RouterMandatory(true), &[Router, Rep]),
+        (RouterHandover(true), &[Router, Rep]),
+        (ProbeRouter(true), &[Router, Dealer, Req, Rep]),
+        (ReqCorrelate(true), &[Req]),
+        (ReqRelaxed(true), &[Req]),
+        // SUBSCRIBE on XPUB/PUB needs XPUB_MANUAL (tested with the publishers).
+        (Subscribe(topic()), &[Sub]),
+        (Unsubscribe(topic()), &[Sub]),
+        (XpubVerbose(true), &[Pub, XPub]),
+        (XpubVerboser(true), &[Pub, XPub]),
+        (XpubManual(true), &[Pub, XPub]),
+        (XpubManualLastValue(true), &[Pub, XPub]),
+        (XpubNodrop(true), &[Pub, XPub]),
+        (XpubWelcomeMsg(topic()), &[Pub, XPub]),
+        (XsubVerboseUnsubscribe(true), &[XSub]),
+        (InvertMatching(true), &[Pub, XPub, Sub, XSub]),
+        (OnlyFirstSubscribe(true), &[Pub, XPub, XSub]),
     ];
-    for t in BUILT {
-        let mut p = new_pattern(t, 0).unwrap();
+    for t in BUILT.into_iter().chain(PUBSUB) {
         for (option, types) in &table {
-            for option in [*option, off(*option)] {
+            let mut p = new_pattern_with_pubsub(t, 0).unwrap();
+            for option in [option.clone(), off(option.clone())] {
                 let want = if types.contains(&t) {
                     Ok(())
                 } else {
                     Err(PatternError::Invalid)
                 };
-                assert_eq!(p.set_option(option), want, "{t} {option:?}");
+                assert_eq!(p.set_option(option.clone()), want, "{t} {option:?}");
             }
         }
     }
@@ -75,7 +104,37 @@ fn off(o: PatternOption) -> PatternOption {
         ProbeRouter(_) => ProbeRouter(false),
         ReqCorrelate(_) => ReqCorrelate(false),
         ReqRelaxed(_) => ReqRelaxed(false),
+        XpubVerbose(_) => XpubVerbose(false),
+        XpubVerboser(_) => XpubVerboser(false),
+        XpubManual(_) => XpubManual(false),
+        XpubManualLastValue(_) => XpubManualLastValue(false),
+        XpubNodrop(_) => XpubNodrop(false),
+        XpubWelcomeMsg(_) => XpubWelcomeMsg(Bytes::new()),
+        XsubVerboseUnsubscribe(_) => XsubVerboseUnsubscribe(false),
+        InvertMatching(_) => InvertMatching(false),
+        OnlyFirstSubscribe(_) => OnlyFirstSubscribe(false),
         _ => o,
+    }
+}
+
+#[test]
+fn topics_count_is_for_publish_subscribe_types_only() {
+    for t in BUILT {
+        let mut h = Harness::new(t);
+        assert_eq!(
+            h.pattern.topics_count(&mut h.peers),
+            Err(PatternError::Invalid),
+            "{t}"
+        );
+        // The defaults of the new methods do nothing.
+        let p = h.attach();
+        h.pattern.hiccuped(p, &mut h.peers);
+        h.pattern.flush(&mut h.peers);
+        assert_eq!(h.queued(p), 0, "{t}");
+    }
+    for t in PUBSUB {
+        let mut h = Harness::new(t);
+        assert_eq!(h.pattern.topics_count(&mut h.peers), Ok(0), "{t}");
     }
 }
 
@@ -121,7 +180,7 @@ fn patterns_are_send() {
 #[test]
 fn attaching_a_peer_twice_changes_nothing() {
     use zmq_patterns::{Attach, PeerInfo};
-    for t in BUILT {
+    for t in BUILT.into_iter().chain(PUBSUB) {
         let mut h = Harness::new(t);
         let p = h.attach_with(b"X", 0);
         let again = h.pattern.attach(p, PeerInfo::new("Y", None), &mut h.peers);

@@ -117,7 +117,7 @@ fn push_cannot_receive_and_has_no_options() {
         PatternOption::RouterMandatory(true),
         PatternOption::ReqRelaxed(false),
     ] {
-        assert_eq!(h.pattern.set_option(o), Err(PatternError::Invalid));
+        assert_eq!(h.pattern.set_option(o.clone()), Err(PatternError::Invalid));
     }
 }
 

@@ -158,13 +158,17 @@ fn rep_options_follow_libzmq() {
         PatternOption::RouterHandover(true),
         PatternOption::ProbeRouter(true),
     ] {
-        assert_eq!(h.pattern.set_option(o), Ok(()), "{o:?}");
+        assert_eq!(h.pattern.set_option(o.clone()), Ok(()), "{o:?}");
     }
     for o in [
         PatternOption::ReqCorrelate(true),
         PatternOption::ReqRelaxed(true),
     ] {
-        assert_eq!(h.pattern.set_option(o), Err(PatternError::Invalid), "{o:?}");
+        assert_eq!(
+            h.pattern.set_option(o.clone()),
+            Err(PatternError::Invalid),
+            "{o:?}"
+        );
     }
     // PROBE_ROUTER writes the empty probe; two peers with the same routing id both work.
     let a = h.attach_with(b"X", 0);

@@ -345,12 +345,16 @@ fn req_options() {
         PatternOption::ReqRelaxed(true),
         PatternOption::ProbeRouter(true),
     ] {
-        assert_eq!(h.pattern.set_option(o), Ok(()), "{o:?}");
+        assert_eq!(h.pattern.set_option(o.clone()), Ok(()), "{o:?}");
     }
     for o in [
         PatternOption::RouterMandatory(true),
         PatternOption::RouterHandover(true),
     ] {
-        assert_eq!(h.pattern.set_option(o), Err(PatternError::Invalid), "{o:?}");
+        assert_eq!(
+            h.pattern.set_option(o.clone()),
+            Err(PatternError::Invalid),
+            "{o:?}"
+        );
     }
 }

@@ -331,13 +331,17 @@ fn router_options() {
         PatternOption::RouterHandover(false),
         PatternOption::ProbeRouter(false),
     ] {
-        assert_eq!(h.pattern.set_option(o), Ok(()), "{o:?}");
+        assert_eq!(h.pattern.set_option(o.clone()), Ok(()), "{o:?}");
     }
     for o in [
         PatternOption::ReqCorrelate(true),
         PatternOption::ReqRelaxed(true),
     ] {
-        assert_eq!(h.pattern.set_option(o), Err(PatternError::Invalid), "{o:?}");
+        assert_eq!(
+            h.pattern.set_option(o.clone()),
+            Err(PatternError::Invalid),
+            "{o:?}"
+        );
     }
 }
 

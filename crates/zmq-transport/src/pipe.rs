@@ -323,7 +323,11 @@ impl Reader {
     /// the same message: messages are only ever published whole.
     pub fn read(&mut self) -> Read {
         if !self.in_message && !self.message_ready() {
-            return if self.closed { Read::Closed } else { Read::Empty };
+            return if self.closed {
+                Read::Closed
+            } else {
+                Read::Empty
+            };
         }
         // A whole message was counted in `written` after its frames were pushed, so they
         // are all there.

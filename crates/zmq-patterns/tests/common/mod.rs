@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
 use zmq_patterns::{
-    new_pattern, Attach, Frame, Pattern, PatternError, PatternOption, PeerId, PeerInfo, Peers,
-    SocketType,
+    new_pattern_with_pubsub, Attach, Frame, Pattern, PatternError, PatternOption, PeerId, PeerInfo,
+    Peers, SocketType,
 };
 
 /// A message as a list of frame payloads.
@@ -120,7 +120,7 @@ impl Harness {
 
     pub(crate) fn with_seed(t: SocketType, seed: u64) -> Self {
         Self {
-            pattern: new_pattern(t, seed).expect("type is built"),
+            pattern: new_pattern_with_pubsub(t, seed).expect("type is built"),
             peers: TestPeers::default(),
             next_peer: 1,
             auto_activate: true,
@@ -129,7 +129,7 @@ impl Harness {
 
     pub(crate) fn with_options(t: SocketType, options: &[PatternOption]) -> Self {
         let mut h = Self::new(t);
-        for &o in options {
+        for o in options.iter().cloned() {
             h.pattern.set_option(o).expect("option applies");
         }
         h
@@ -210,6 +210,8 @@ impl Harness {
         q.messages -= 1;
         if auto && std::mem::take(&mut q.found_full) {
             self.pattern.write_activated(peer);
+            // As the runtime does: owed writes (subscriptions) go out at once.
+            self.pattern.flush(&mut self.peers);
         }
         Some(out)
     }
@@ -279,4 +281,165 @@ impl Harness {
 /// `Err(Again(None))`, what `recv` says with nothing to receive.
 pub(crate) fn again<T>() -> Result<T, PatternError> {
     Err(PatternError::Again(None))
+}
+
+impl Harness {
+    /// Sets an option that must apply, then flushes as the runtime does.
+    pub(crate) fn set(&mut self, option: PatternOption) {
+        self.pattern
+            .set_option(option.clone())
+            .unwrap_or_else(|e| panic!("{option:?}: {e}"));
+        self.flush();
+    }
+
+    pub(crate) fn flush(&mut self) {
+        self.pattern.flush(&mut self.peers);
+    }
+
+    /// The peer's connection was re-established.
+    pub(crate) fn hiccup(&mut self, peer: PeerId) {
+        self.pattern.hiccuped(peer, &mut self.peers);
+    }
+
+    /// `ZMQ_TOPICS_COUNT`.
+    pub(crate) fn topics(&mut self) -> usize {
+        self.pattern.topics_count(&mut self.peers).unwrap()
+    }
+
+    /// Receives every whole message available now.
+    pub(crate) fn recv_all(&mut self) -> Vec<Msg> {
+        std::iter::from_fn(|| self.recv().ok()).collect()
+    }
+}
+
+/// A subscription message, `\x01topic`.
+pub(crate) fn sub(topic: &str) -> Msg {
+    vec![flagged(1, topic.as_bytes())]
+}
+
+/// A cancel message, `\x00topic`.
+pub(crate) fn cancel(topic: &str) -> Msg {
+    vec![flagged(0, topic.as_bytes())]
+}
+
+pub(crate) fn flagged(flag: u8, topic: &[u8]) -> Bytes {
+    let mut v = vec![flag];
+    v.extend_from_slice(topic);
+    Bytes::from(v)
+}
+
+/// Sockets (harnesses) joined by in-memory links, like inproc: `settle` carries every
+/// complete message across until nothing moves, with the activations a runtime makes.
+pub(crate) struct Net {
+    pub(crate) s: Vec<Harness>,
+    /// (socket, its peer id for the link, other socket, its peer id)
+    links: Vec<(usize, PeerId, usize, PeerId)>,
+}
+
+impl Net {
+    pub(crate) fn new() -> Self {
+        Self {
+            s: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    pub(crate) fn socket(&mut self, t: SocketType) -> usize {
+        self.s.push(Harness::new(t));
+        self.s.len() - 1
+    }
+
+    fn two(&mut self, a: usize, b: usize) -> (&mut Harness, &mut Harness) {
+        assert_ne!(a, b);
+        if a < b {
+            let (x, y) = self.s.split_at_mut(b);
+            (&mut x[a], &mut y[0])
+        } else {
+            let (x, y) = self.s.split_at_mut(a);
+            (&mut y[0], &mut x[b])
+        }
+    }
+
+    /// Links `a` and `b` (no HWM); returns their peer ids for each other.
+    pub(crate) fn connect(&mut self, a: usize, b: usize) -> (PeerId, PeerId) {
+        self.connect_with(a, b, 0, 0)
+    }
+
+    /// Links `a` and `b` with these SNDHWMs (0: none).
+    pub(crate) fn connect_with(
+        &mut self,
+        a: usize,
+        b: usize,
+        hwm_a: usize,
+        hwm_b: usize,
+    ) -> (PeerId, PeerId) {
+        let pa = self.s[a].attach_with(b"", hwm_a);
+        let pb = self.s[b].attach_with(b"", hwm_b);
+        self.links.push((a, pa, b, pb));
+        (pa, pb)
+    }
+
+    /// Closes the link of socket `a`'s peer `pa`: both ends are detached.
+    pub(crate) fn disconnect(&mut self, a: usize, pa: PeerId) {
+        let i = self
+            .links
+            .iter()
+            .position(|&(x, px, y, py)| (x, px) == (a, pa) || (y, py) == (a, pa))
+            .expect("linked");
+        let (x, px, y, py) = self.links.remove(i);
+        self.s[x].detach(px);
+        self.s[y].detach(py);
+    }
+
+    /// Closes socket `a`: every link of it.
+    pub(crate) fn close(&mut self, a: usize) {
+        while let Some(&(x, px, y, py)) = self.links.iter().find(|l| l.0 == a || l.2 == a) {
+            if x == a {
+                self.disconnect(x, px);
+            } else {
+                self.disconnect(y, py);
+            }
+        }
+    }
+
+    /// Carries messages both ways until nothing moves.
+    pub(crate) fn settle(&mut self) {
+        loop {
+            let mut moved = false;
+            for i in 0..self.links.len() {
+                let (a, pa, b, pb) = self.links[i];
+                for (from, pf, to, pt) in [(a, pa, b, pb), (b, pb, a, pa)] {
+                    let (x, y) = self.two(from, to);
+                    while let Some(m) = x.take(pf) {
+                        y.deliver_bytes(pt, &m);
+                        moved = true;
+                    }
+                }
+            }
+            for h in &mut self.s {
+                h.flush();
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Settles, then receives one message on socket `i`.
+    pub(crate) fn recv(&mut self, i: usize) -> Result<Msg, PatternError> {
+        self.settle();
+        self.s[i].recv()
+    }
+
+    pub(crate) fn send(&mut self, i: usize, frames: &[&str]) {
+        self.s[i].send(frames).unwrap();
+    }
+
+    pub(crate) fn send_bytes(&mut self, i: usize, frames: &[Bytes]) {
+        self.s[i].send_bytes(frames).unwrap();
+    }
+
+    pub(crate) fn set(&mut self, i: usize, option: PatternOption) {
+        self.s[i].set(option);
+    }
 }

@@ -23,6 +23,10 @@ use zmtp_codec::{Frame, SocketType};
 
 use crate::{new_pattern, Attach, Pattern, PatternError, PatternOption, PeerId, PeerInfo, Peers};
 
+mod pubsub;
+
+pub use pubsub::{pubsub_ops, subscription_trie, trie_ops, PUBSUB_TYPES};
+
 /// The socket types [`pattern_ops`] drives, by the input's first byte.
 pub const TYPES: [SocketType; 7] = [
     SocketType::Pair,
@@ -138,7 +142,7 @@ impl Input<'_> {
 }
 
 /// The options of a type that `set_option` must accept.
-fn accepts(t: SocketType, option: PatternOption) -> bool {
+fn accepts(t: SocketType, option: &PatternOption) -> bool {
     use PatternOption::*;
     match t {
         SocketType::Router | SocketType::Rep => {
@@ -206,8 +210,8 @@ impl Driver {
     }
 
     fn set_option(&mut self, option: PatternOption) {
-        let result = self.pattern.set_option(option);
-        if accepts(self.t, option) {
+        let result = self.pattern.set_option(option.clone());
+        if accepts(self.t, &option) {
             assert_eq!(result, Ok(()), "{} refused {option:?}", self.t);
         } else {
             assert_eq!(
