@@ -21,11 +21,19 @@ const TIMED_OUT: u8 = 2;
 /// request with the next line of stdin (or the request itself with --echo); PAIR, DEALER
 /// and ROUTER do both at once.
 ///
+/// Security: CURVE with --curve-server SECRET on one side and --curve-serverkey PUBLIC on
+/// the other (`zmq keygen` makes keys); PLAIN with --plain-server on one side and
+/// --plain-user/--plain-password on the other. Which side binds does not matter.
+///
 /// Examples:
 ///   zmq cat pull --bind 'tcp://*:5555'
 ///   seq 3 | zmq cat push --connect tcp://localhost:5555
 ///   zmq cat rep --bind ipc:///tmp/echo --echo
 ///   echo hello | zmq cat req --connect ipc:///tmp/echo
+///   zmq cat rep --bind 'tcp://*:5556' --echo --curve-server "$SECRET"
+///   echo hi | zmq cat req --connect tcp://localhost:5556 --curve-serverkey "$PUBLIC"
+///   zmq cat pull --bind 'tcp://*:5557' --plain-server --allow-user alice:wonderland
+///   echo hi | zmq cat push --connect tcp://localhost:5557 --plain-user alice --plain-password wonderland
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct CatArgs {
@@ -50,6 +58,76 @@ pub(crate) struct CatArgs {
     /// Exit with status 2 when nothing arrives for this many milliseconds.
     #[arg(long, value_name = "MS")]
     timeout: Option<i32>,
+    /// CURVE server with this secret key (Z85). Its public key, which clients need, is
+    /// printed to stderr. Any client that knows it is accepted, unless --allow-key is given.
+    #[arg(long, value_name = "SECRET", help_heading = "Security")]
+    curve_server: Option<String>,
+    /// CURVE server: accept only the client with this public key (Z85; repeatable). The
+    /// client's key becomes its messages' User-Id.
+    #[arg(
+        long,
+        value_name = "PUBLIC",
+        requires = "curve_server",
+        help_heading = "Security"
+    )]
+    allow_key: Vec<String>,
+    /// CURVE client of the server with this public key (Z85). This socket's own key pair
+    /// is generated, unless --curve-secretkey gives it.
+    #[arg(
+        long,
+        value_name = "PUBLIC",
+        conflicts_with_all = ["curve_server", "plain_server", "plain_user"],
+        help_heading = "Security"
+    )]
+    curve_serverkey: Option<String>,
+    /// CURVE client: this socket's public key (Z85); derived from --curve-secretkey when
+    /// omitted.
+    #[arg(
+        long,
+        value_name = "PUBLIC",
+        requires = "curve_secretkey",
+        help_heading = "Security"
+    )]
+    curve_publickey: Option<String>,
+    /// CURVE client: this socket's secret key (Z85).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        requires = "curve_serverkey",
+        help_heading = "Security"
+    )]
+    curve_secretkey: Option<String>,
+    /// PLAIN client: the user name (with --plain-password).
+    #[arg(
+        long,
+        value_name = "USER",
+        requires = "plain_password",
+        conflicts_with_all = ["curve_server", "plain_server"],
+        help_heading = "Security"
+    )]
+    plain_user: Option<String>,
+    /// PLAIN client: the password.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        requires = "plain_user",
+        help_heading = "Security"
+    )]
+    plain_password: Option<String>,
+    /// PLAIN server. It accepts the credentials --allow-user lists; without --allow-user,
+    /// any user name and password (PLAIN sends them in clear text; it identifies, it does
+    /// not protect: use CURVE for that). The user name becomes the messages' User-Id.
+    #[arg(long, conflicts_with = "curve_server", help_heading = "Security")]
+    plain_server: bool,
+    /// PLAIN server: accept this user name and password, given as USER:PASSWORD
+    /// (repeatable).
+    #[arg(
+        long,
+        value_name = "USER:PASSWORD",
+        requires = "plain_server",
+        help_heading = "Security"
+    )]
+    allow_user: Vec<String>,
 }
 
 /// What a socket type does at the command line.
@@ -87,6 +165,7 @@ pub(crate) fn run(args: &CatArgs) -> Result<ExitCode, String> {
     let socket = ctx
         .socket(socket_type)
         .map_err(|e| format!("cannot create a {} socket: {e}", args.socket_type))?;
+    secure(&ctx, &socket, args)?;
     if let Some(ms) = args.timeout {
         socket
             .set_rcvtimeo(ms)
@@ -275,6 +354,99 @@ impl Cat<'_> {
         }
         Ok(())
     }
+}
+
+/// Reads a Z85 CURVE key given to `flag`.
+fn key(flag: &str, text: &str) -> Result<[u8; 32], String> {
+    zmq::z85_decode(text.trim())
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| format!("{flag}: a CURVE key is 40 characters of Z85 (see `zmq keygen`)"))
+}
+
+/// Applies the security flags: the socket's mechanism and role, and for servers that
+/// restrict their peers, the context's authorizer.
+fn secure(ctx: &zmq::Context, socket: &zmq::Socket, args: &CatArgs) -> Result<(), String> {
+    let failed = |what: &str, e: zmq::Error| format!("{what}: {e}");
+    if let Some(secret) = &args.curve_server {
+        let pair = zmq::CurveKeyPair::from_secret_key(&key("--curve-server", secret)?);
+        socket
+            .set_curve_server(true)
+            .and_then(|()| socket.set_curve_secretkey(&pair.secret_key))
+            .map_err(|e| failed("--curve-server", e))?;
+        let public = zmq::z85_encode(&pair.public_key).map_err(|e| e.to_string())?;
+        eprintln!("zmq: CURVE server public key (for --curve-serverkey): {public}");
+        if !args.allow_key.is_empty() {
+            let allowed = args
+                .allow_key
+                .iter()
+                .map(|k| key("--allow-key", k))
+                .collect::<Result<Vec<_>, _>>()?;
+            ctx.set_authorizer(move |request| match &request.credentials {
+                zmq::Credentials::Curve { public_key } if allowed.contains(public_key) => {
+                    zmq::AuthDecision::allow(zmq::z85_encode(public_key).unwrap_or_default())
+                }
+                _ => zmq::AuthDecision::deny("the client's key is not in --allow-key"),
+            })
+            .map_err(|e| failed("--allow-key", e))?;
+        }
+    }
+    if let Some(server) = &args.curve_serverkey {
+        let server = key("--curve-serverkey", server)?;
+        let pair = match &args.curve_secretkey {
+            Some(secret) => {
+                let mut pair =
+                    zmq::CurveKeyPair::from_secret_key(&key("--curve-secretkey", secret)?);
+                if let Some(public) = &args.curve_publickey {
+                    pair.public_key = key("--curve-publickey", public)?;
+                }
+                pair
+            }
+            None => zmq::CurveKeyPair::new().map_err(|e| failed("--curve-serverkey", e))?,
+        };
+        socket
+            .set_curve_serverkey(&server)
+            .and_then(|()| socket.set_curve_publickey(&pair.public_key))
+            .and_then(|()| socket.set_curve_secretkey(&pair.secret_key))
+            .map_err(|e| failed("--curve-serverkey", e))?;
+    }
+    if let (Some(user), Some(password)) = (&args.plain_user, &args.plain_password) {
+        socket
+            .set_plain_username(Some(user))
+            .and_then(|()| socket.set_plain_password(Some(password)))
+            .map_err(|e| failed("--plain-user/--plain-password (1 to 255 bytes each)", e))?;
+    }
+    if args.plain_server {
+        socket
+            .set_plain_server(true)
+            .map_err(|e| failed("--plain-server", e))?;
+        let allowed = args
+            .allow_user
+            .iter()
+            .map(|entry| {
+                entry
+                    .split_once(':')
+                    .map(|(u, p)| (u.as_bytes().to_vec(), p.as_bytes().to_vec()))
+                    .ok_or_else(|| format!("--allow-user {entry}: give USER:PASSWORD"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if allowed.is_empty() {
+            eprintln!(
+                "zmq: --plain-server without --allow-user accepts any user name and password"
+            );
+        }
+        ctx.set_authorizer(move |request| match &request.credentials {
+            zmq::Credentials::Plain { username, password }
+                if allowed.is_empty()
+                    || allowed.iter().any(|(u, p)| u == username && p == password) =>
+            {
+                zmq::AuthDecision::allow(String::from_utf8_lossy(username))
+            }
+            _ => zmq::AuthDecision::deny("the credentials are not in --allow-user"),
+        })
+        .map_err(|e| failed("--plain-server", e))?;
+    }
+    Ok(())
 }
 
 /// Checks an endpoint's syntax, for an error that says exactly what is wrong.

@@ -1,7 +1,8 @@
 //! `zmq`: the command-line tool of the pure-Rust ZeroMQ.
 //!
 //! `zmq cat` is a socket on the command line: it sends standard input line by line and
-//! prints what it receives. `zmq z85` converts keys and other binary data to and from Z85.
+//! prints what it receives, optionally over PLAIN or CURVE. `zmq keygen` makes a CURVE key
+//! pair. `zmq z85` converts keys and other binary data to and from Z85.
 
 mod cat;
 
@@ -20,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    Cat(cat::CatArgs),
+    Cat(Box<cat::CatArgs>),
+    Keygen(KeygenArgs),
     /// Convert between binary data and Z85 text (RFC 32), as used for CURVE keys.
     #[command(subcommand)]
     Z85(Z85),
@@ -45,9 +47,30 @@ enum Z85 {
     },
 }
 
+/// Generate a CURVE key pair, printed in Z85 as libzmq's curve_keygen prints it.
+///
+/// Give the secret key to the socket that owns the pair (`zmq cat --curve-server SECRET`)
+/// and the public key to its peers (`--curve-serverkey PUBLIC`). Keys come from the
+/// operating system's random generator.
+///
+/// Output:
+///   == CURVE PUBLIC KEY ==
+///   <40 characters>
+///   == CURVE SECRET KEY ==
+///   <40 characters>
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+struct KeygenArgs {
+    /// Print the pair of this secret key (Z85) instead of a new pair: its public key is
+    /// derived (libzmq's zmq_curve_public).
+    #[arg(long, value_name = "SECRET")]
+    from_secret: Option<String>,
+}
+
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Cat(args) => cat::run(&args),
+        Command::Keygen(args) => keygen(&args).map(|()| ExitCode::SUCCESS),
         Command::Z85(z) => z85(z).map(|()| ExitCode::SUCCESS),
     };
     match result {
@@ -57,6 +80,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn keygen(args: &KeygenArgs) -> Result<(), String> {
+    let (public, secret) = match &args.from_secret {
+        Some(secret) => {
+            let public = zmq::curve_public(secret.trim()).map_err(|_| {
+                "--from-secret: a CURVE secret key is 40 characters of Z85".to_string()
+            })?;
+            (public, secret.trim().to_owned())
+        }
+        None => zmq::curve_keypair().map_err(|e| format!("cannot make a key pair: {e}"))?,
+    };
+    println!("== CURVE PUBLIC KEY ==\n{public}\n== CURVE SECRET KEY ==\n{secret}");
+    Ok(())
 }
 
 fn z85(command: Z85) -> Result<(), String> {

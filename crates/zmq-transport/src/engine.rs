@@ -7,22 +7,35 @@
 //! moves queued outbound frames into one batch, and writes the batch with vectored writes
 //! (large frames are never copied), until nothing moves. After the peer hangs up it keeps
 //! delivering what it already read before tearing down, so no received message is lost.
+//!
+//! Security: the handshake runs the socket's mechanism. When it asks ZAP, the engine sends
+//! the request to the context's handler ([`crate::zap`]) and stops reading until the reply
+//! wakes it. After a CURVE handshake, every frame out is sealed and every frame in opened
+//! by the connection's cipher. A failed handshake writes what it queued for the peer (an
+//! ERROR command) before the connection closes, and the engine ends with the reason.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use rand_core::{CryptoRng, OsRng, RngCore};
 use smallvec::SmallVec;
-use zmq_security::{Handshake, HandshakeConfig, HandshakeError, MechanismConfig};
+use zeroize::Zeroize;
+use zmq_security::{
+    CurveOpener, CurveSealer, Handshake, HandshakeConfig, HandshakeError, ZapConfig,
+};
 use zmtp_codec::limits::DEFAULT_HANDSHAKE_COMMAND_SIZE;
-use zmtp_codec::{Command, DecodeError, Decoder, Frame, Item, Metadata, Version, WriteBatch};
+use zmtp_codec::{
+    Command, DecodeError, Decoder, Frame, Item, Mechanism, Metadata, Version, WriteBatch,
+};
 
 use crate::options::TransportOptions;
 use crate::pipe::{pipe_pair, PipeEnd, Read as PipeRead, Wakeup};
 use crate::reactor::{Ctx, Key, Scheduled, TimerId, TimerKind, Timers};
 use crate::runtime::{EndpointId, NewPeer, SocketLink};
 use crate::stream::Stream;
+use crate::zap::{ZapPending, ZapPoll, ZapRouter};
 
 /// The most read at once when no large frame is pending.
 const READ_CHUNK: usize = 64 * 1024;
@@ -30,6 +43,9 @@ const READ_CHUNK: usize = 64 * 1024;
 const OUT_BATCH: usize = 256 * 1024;
 /// The most chunks handed to one vectored write.
 const MAX_IOV: usize = 64;
+/// How long a failed handshake may take to write its ERROR when `ZMQ_HANDSHAKE_IVL` sets
+/// no limit.
+const ERROR_FLUSH: Duration = Duration::from_secs(1);
 
 /// Who created the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,10 +67,20 @@ pub(crate) enum EngineEnd {
     PeerClosed,
     /// A socket error.
     Io(io::Error),
-    /// The handshake failed.
-    Handshake(HandshakeError),
+    /// The handshake failed (what it queued for the peer, such as an ERROR, was written
+    /// first, if the peer took it in time).
+    Handshake {
+        /// Why.
+        error: HandshakeError,
+        /// The ZAP handler's status text, when it refused the peer (for the monitor and
+        /// logs; the peer only learns the status code).
+        zap_text: Option<Bytes>,
+    },
     /// The peer broke the framing rules after the handshake.
     Protocol(DecodeError),
+    /// A CURVE MESSAGE did not open (altered, replayed or reordered traffic), or our nonces
+    /// ran out.
+    Crypto(HandshakeError),
     /// The peer sent ERROR after the handshake.
     PeerError(Bytes),
     /// The handshake or the linger period ran out.
@@ -99,6 +125,21 @@ pub(crate) struct Engine {
     /// Counted in the thread's lingering sources.
     lingering: bool,
     failed: Option<EngineEnd>,
+    /// Where ZAP requests go.
+    zap_router: Arc<ZapRouter>,
+    /// The handshake's ZAP request, until its reply is in. No input is read meanwhile.
+    zap: Option<ZapPending>,
+    /// The status text of the last ZAP reply.
+    zap_text: Option<Bytes>,
+    /// Our mechanism, for errors.
+    mechanism: Mechanism,
+    /// CURVE: seals every frame we send.
+    sealer: Option<CurveSealer>,
+    /// CURVE: opens every frame we receive.
+    opener: Option<CurveOpener>,
+    /// The handshake failed: `out` (which may end in an ERROR for the peer) is written,
+    /// then the engine ends with this. Nothing more is read.
+    failing: Option<HandshakeError>,
 }
 
 impl Engine {
@@ -115,10 +156,32 @@ impl Engine {
         let mut config = HandshakeConfig::new(options.socket_type);
         config.routing_id = options.routing_id.clone();
         config.metadata = options.metadata.clone();
-        config.mechanism = MechanismConfig::Null;
-        let (phase, failed) = match Handshake::new(config, &mut out) {
+        config.mechanism = options.mechanism.clone();
+        let mechanism = config.mechanism.mechanism();
+        let mut zap = ZapConfig::new();
+        zap.domain = options.zap_domain.clone();
+        zap.enforce_domain = options.zap_enforce_domain;
+        zap.handler = ctx.zap.has_handler();
+        zap.address = Bytes::from(stream.peer_address());
+        config.zap = zap;
+        let handshake_failed = |error| EngineEnd::Handshake {
+            error,
+            zap_text: None,
+        };
+        let started = if mechanism == Mechanism::CURVE {
+            // A failing OS generator fails this connection, and panics nowhere.
+            match Drawn::from_os() {
+                Ok(mut rng) => {
+                    Handshake::with_rng(config, &mut rng, &mut out).map_err(handshake_failed)
+                }
+                Err(e) => Err(EngineEnd::Io(e)),
+            }
+        } else {
+            Handshake::new(config, &mut out).map_err(handshake_failed)
+        };
+        let (phase, failed) = match started {
             Ok(hs) => (Some(Phase::Handshake(Box::new(hs))), None),
-            Err(e) => (None, Some(EngineEnd::Handshake(e))),
+            Err(end) => (None, Some(end)),
         };
         let handshake_timer = options.handshake_ivl.map(|ivl| {
             let at = Instant::now() + ivl;
@@ -151,6 +214,13 @@ impl Engine {
             linger_timer: None,
             lingering: false,
             failed,
+            zap_router: Arc::clone(ctx.zap),
+            zap: None,
+            zap_text: None,
+            mechanism,
+            sealer: None,
+            opener: None,
+            failing: None,
         }
     }
 
@@ -182,16 +252,35 @@ impl Engine {
         }
     }
 
-    /// Whether the timer `id` ends the engine.
-    pub(crate) fn timer_fired(&self, id: TimerId, kind: TimerKind) -> bool {
+    /// How the timer `id` ends the engine, if it does.
+    pub(crate) fn timer_fired(&mut self, id: TimerId, kind: TimerKind) -> Option<EngineEnd> {
         match kind {
-            TimerKind::Handshake => {
-                self.handshake_timer.is_some_and(|t| t.id == id)
-                    && matches!(self.phase, Phase::Handshake(_))
+            TimerKind::Handshake
+                if self.handshake_timer.is_some_and(|t| t.id == id)
+                    && matches!(self.phase, Phase::Handshake(_)) =>
+            {
+                self.handshake_timer = None;
+                // A failed handshake whose ERROR could not be written in time ends with
+                // its own reason; otherwise the handshake (or its ZAP handler) was too slow.
+                Some(match self.failing.take() {
+                    Some(error) => self.handshake_end(error),
+                    None => EngineEnd::TimedOut,
+                })
             }
-            TimerKind::Linger => self.linger_timer.is_some_and(|t| t.id == id),
-            _ => false,
+            TimerKind::Linger if self.linger_timer.is_some_and(|t| t.id == id) => {
+                self.linger_timer = None;
+                Some(EngineEnd::TimedOut)
+            }
+            _ => None,
         }
+    }
+
+    fn handshake_end(&mut self, error: HandshakeError) -> EngineEnd {
+        let zap_text = match error {
+            HandshakeError::ZapDenied { .. } => self.zap_text.take(),
+            _ => None,
+        };
+        EngineEnd::Handshake { error, zap_text }
     }
 
     /// Starts closing: send what the socket queued (until it closes its end), for at most
@@ -223,7 +312,10 @@ impl Engine {
         }
         loop {
             let mut progress = false;
-            if self.readable && !self.eof && !self.in_blocked {
+            // Nothing is read after a failed handshake, nor while a ZAP handler decides:
+            // the peer's bytes wait in the kernel, not in our memory.
+            let reading = self.failing.is_none() && self.zap.is_none();
+            if reading && self.readable && !self.eof && !self.in_blocked {
                 match self.read_some() {
                     Ok(0) => {
                         self.eof = true;
@@ -235,21 +327,38 @@ impl Engine {
                     Err(e) => return Err(EngineEnd::Io(e)),
                 }
             }
-            if !self.input.is_empty() && !self.in_blocked {
-                progress |= self.process_input(ctx)?;
+            if self.failing.is_none() {
+                if matches!(self.phase, Phase::Handshake(_)) {
+                    progress |= self.drive_handshake(ctx)?;
+                }
+                if matches!(self.phase, Phase::Active(_))
+                    && !self.input.is_empty()
+                    && !self.in_blocked
+                {
+                    progress |= self.decode_traffic()?;
+                }
             }
-            progress |= self.pull_outbound();
+            progress |= self.pull_outbound()?;
             if self.writable && !self.out.is_empty() {
                 match self.write_some() {
                     Ok(n) => progress |= n > 0,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => progress = true,
-                    Err(e) => return Err(EngineEnd::Io(e)),
+                    Err(e) => {
+                        return Err(match self.failing.take() {
+                            Some(error) => self.handshake_end(error),
+                            None => EngineEnd::Io(e),
+                        })
+                    }
                 }
             }
             if !progress {
                 break;
             }
+        }
+        if self.failing.is_some() && (self.out.is_empty() || self.eof) {
+            let error = self.failing.take().expect("checked above");
+            return Err(self.handshake_end(error));
         }
         if self.eof && !self.in_blocked {
             return Err(EngineEnd::PeerClosed);
@@ -297,52 +406,136 @@ impl Engine {
         Ok(n)
     }
 
-    /// Runs the handshake or decodes traffic from the buffered input.
-    fn process_input(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, EngineEnd> {
+    /// Runs the handshake on the buffered input, or on the ZAP reply that arrived, and
+    /// sends the ZAP request it makes. Returns whether anything moved.
+    fn drive_handshake(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, EngineEnd> {
+        let Phase::Handshake(hs) = &mut self.phase else {
+            return Ok(false);
+        };
         let before = (self.input.len(), self.out.len());
-        if let Phase::Handshake(hs) = &mut self.phase {
-            match hs.handle_input(&mut self.input, &mut self.out) {
-                Ok(None) => return Ok((self.input.len(), self.out.len()) != before),
-                Ok(Some(established)) => self.established(established, ctx),
-                Err(e) => {
-                    // Send an ERROR the handshake queued, if the socket takes it now.
-                    let _ = self.write_some();
-                    return Err(EngineEnd::Handshake(e));
+        // Taking a ZAP reply is progress even if it moved no byte: reading resumes.
+        let mut zap_moved = false;
+        let result = match &mut self.zap {
+            Some(pending) => match pending.poll() {
+                ZapPoll::Waiting => return Ok(false),
+                ZapPoll::Gone => {
+                    self.zap = None;
+                    Err(HandshakeError::NoZapHandler {
+                        mechanism: self.mechanism,
+                    })
                 }
+                ZapPoll::Reply(frames) => {
+                    self.zap = None;
+                    zap_moved = true;
+                    // Frame 4 is the status text, kept for the monitor if the peer is refused.
+                    self.zap_text = frames.get(4).cloned();
+                    hs.handle_zap_reply(&frames, &mut self.input, &mut self.out)
+                }
+            },
+            None if self.input.is_empty() => return Ok(false),
+            None => hs.handle_input(&mut self.input, &mut self.out),
+        };
+        let result = match result {
+            Ok(None) => match hs.poll_zap_request() {
+                Some(request) => {
+                    self.zap_router
+                        .ask(request, ctx.waker, ctx.key as u64)
+                        .map(|pending| {
+                            self.zap = Some(pending);
+                            zap_moved = true;
+                            None
+                        })
+                }
+                None => Ok(None),
+            },
+            other => other,
+        };
+        match result {
+            Ok(None) => Ok(zap_moved || (self.input.len(), self.out.len()) != before),
+            Ok(Some(established)) => {
+                self.established(established, ctx);
+                Ok(true)
+            }
+            Err(error) => {
+                self.fail_handshake(error, ctx);
+                Ok(true)
             }
         }
+    }
+
+    /// The handshake failed: write what it queued for the peer (an ERROR command), within
+    /// the handshake's time limit (or [`ERROR_FLUSH`] without one), then end.
+    fn fail_handshake(&mut self, error: HandshakeError, ctx: &mut Ctx<'_>) {
+        self.zap = None;
+        self.failing = Some(error);
+        if self.handshake_timer.is_none() {
+            let at = Instant::now() + ERROR_FLUSH;
+            self.handshake_timer = Some(Scheduled {
+                at,
+                id: ctx.timers.add(at, ctx.key, TimerKind::Handshake),
+            });
+        }
+    }
+
+    /// Decodes traffic from the buffered input into the socket's pipe, while it has room.
+    fn decode_traffic(&mut self) -> Result<bool, EngineEnd> {
+        let before = (self.input.len(), self.out.len());
         let Phase::Active(decoder) = &mut self.phase else {
-            return Ok(true);
+            return Ok(false);
         };
         let Some(pipe) = self.pipe.as_mut() else {
-            return Ok(true);
+            return Ok(false);
         };
         loop {
             if !pipe.writer.in_message() && !pipe.writer.can_write() {
                 self.in_blocked = true;
                 break;
             }
-            match decoder.decode(&mut self.input) {
-                Ok(Some(Item::Data { body, more })) => {
-                    pipe.writer.write(Frame { data: body, more })
-                }
-                Ok(Some(Item::Command(command))) => match command {
-                    Command::Ping { .. } => {
-                        if let Some(pong) = command.pong_for() {
-                            // PONG never fails: its context is cut to the limit.
-                            let _ = self.out.push_command(&pong);
-                        }
-                    }
-                    Command::Error { reason } => return Err(EngineEnd::PeerError(reason)),
-                    // Everything else after the handshake is dropped, as libzmq does;
-                    // subscriptions arrive with the publish-subscribe sockets.
-                    _ => {}
-                },
+            let item = match decoder.decode(&mut self.input) {
+                Ok(Some(item)) => item,
                 Ok(None) => break,
                 Err(e) => {
                     pipe.writer.flush();
                     return Err(EngineEnd::Protocol(e));
                 }
+            };
+            let item = match &mut self.opener {
+                Some(opener) => match opener.open(item) {
+                    Ok(item) => item,
+                    Err(e) => {
+                        pipe.writer.flush();
+                        return Err(EngineEnd::Crypto(e));
+                    }
+                },
+                None => item,
+            };
+            match item {
+                Item::Data { body, more } => pipe.writer.write(Frame { data: body, more }),
+                Item::Command(command) => match command {
+                    Command::Ping { .. } => {
+                        if let Some(pong) = command.pong_for() {
+                            match &mut self.sealer {
+                                Some(sealer) => {
+                                    if let Err(e) = sealer.seal_command(&pong, &mut self.out) {
+                                        pipe.writer.flush();
+                                        return Err(EngineEnd::Crypto(e));
+                                    }
+                                }
+                                // PONG never fails: its context is cut to the limit.
+                                None => {
+                                    let _ = self.out.push_command(&pong);
+                                }
+                            }
+                        }
+                    }
+                    Command::Error { reason } => {
+                        pipe.writer.flush();
+                        return Err(EngineEnd::PeerError(reason));
+                    }
+                    // Everything else after the handshake is dropped, as libzmq does;
+                    // subscriptions arrive with the publish-subscribe sockets.
+                    _ => {}
+                },
             }
         }
         pipe.writer.flush();
@@ -350,19 +543,31 @@ impl Engine {
     }
 
     /// The handshake is done: set up traffic and give the socket its peer.
-    fn established(&mut self, est: zmq_security::Established, ctx: &mut Ctx<'_>) {
+    fn established(&mut self, mut est: zmq_security::Established, ctx: &mut Ctx<'_>) {
         if let Some(t) = self.handshake_timer.take() {
             ctx.timers.cancel(t.at, t.id);
         }
+        // CURVE: every frame is a MESSAGE, `OVERHEAD` bytes longer than what it carries;
+        // ZMQ_MAXMSGSIZE limits what it carries.
+        let overhead = match est.cipher.take() {
+            Some(cipher) => {
+                let (sealer, opener) = cipher.split();
+                self.sealer = Some(sealer);
+                self.opener = Some(opener);
+                CurveSealer::OVERHEAD as u64
+            }
+            None => 0,
+        };
+        let max = self
+            .options
+            .max_msg_size
+            .map(|m| m.saturating_add(overhead));
         let mut decoder = est.decoder;
-        decoder.set_max_message_size(self.options.max_msg_size);
-        decoder.set_max_command_size(
-            self.options
-                .max_msg_size
-                .map(|m| m.max(DEFAULT_HANDSHAKE_COMMAND_SIZE)),
-        );
+        decoder.set_max_message_size(max);
+        decoder.set_max_command_size(max.map(|m| m.max(DEFAULT_HANDSHAKE_COMMAND_SIZE)));
         // Our own properties come first: lookups take the first match, so a peer cannot
-        // pass off a `Peer-Address` of its choosing.
+        // pass off a `Peer-Address` of its choosing. After a ZAP 200, the handshake's
+        // properties start with the `User-Id` the handler gave.
         let mut metadata = Metadata::new();
         let address = self.stream.peer_address();
         if !address.is_empty() {
@@ -394,24 +599,30 @@ impl Engine {
         self.phase = Phase::Active(decoder);
     }
 
-    /// Moves queued outbound frames into the batch, while the stream takes what is written.
+    /// Moves queued outbound frames into the batch (sealed, after a CURVE handshake), while
+    /// the stream takes what is written.
     ///
     /// Nothing is pulled while the stream is not writable: the messages stay in the pipe,
     /// where the high-water mark counts them, so a peer that stops reading makes the
     /// sender block (or see `EAGAIN`) after SNDHWM messages plus what the kernel holds,
     /// instead of after a whole batch of them.
-    fn pull_outbound(&mut self) -> bool {
+    fn pull_outbound(&mut self) -> Result<bool, EngineEnd> {
         if matches!(self.phase, Phase::Handshake(_)) || !self.writable {
-            return false;
+            return Ok(false);
         }
         let Some(pipe) = self.pipe.as_mut() else {
-            return false;
+            return Ok(false);
         };
         let mut progress = false;
         while self.out.len() < OUT_BATCH {
             match pipe.reader.read() {
                 PipeRead::Frame(f) => {
-                    self.out.push_data(f.more, f.data);
+                    match &mut self.sealer {
+                        Some(sealer) => sealer
+                            .seal_data(f.more, &f.data, &mut self.out)
+                            .map_err(EngineEnd::Crypto)?,
+                        None => self.out.push_data(f.more, f.data),
+                    }
                     progress = true;
                 }
                 PipeRead::Empty => break,
@@ -422,7 +633,7 @@ impl Engine {
                 }
             }
         }
-        progress
+        Ok(progress)
     }
 
     /// Ends the engine: cancels its timers and settles its pipe. Returns the owner and, for
@@ -456,5 +667,84 @@ impl Engine {
             }
             None => (self.owner, None),
         }
+    }
+}
+
+/// CURVE's randomness for one handshake (at most 96 bytes: the short-term key, the cookie
+/// key and two nonces), drawn from the operating system when the connection starts, so
+/// that a failing generator fails the connection instead of panicking in the handshake.
+struct Drawn {
+    bytes: [u8; Self::LEN],
+    used: usize,
+}
+
+impl Drawn {
+    const LEN: usize = 128;
+
+    fn from_os() -> io::Result<Self> {
+        let mut bytes = [0; Self::LEN];
+        OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|e| io::Error::other(format!("the OS random generator failed: {e}")))?;
+        Ok(Self { bytes, used: 0 })
+    }
+}
+
+impl RngCore for Drawn {
+    fn next_u32(&mut self) -> u32 {
+        rand_core::impls::next_u32_via_fill(self)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        rand_core::impls::next_u64_via_fill(self)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        let end = self.used + dest.len();
+        if end <= Self::LEN {
+            dest.copy_from_slice(&self.bytes[self.used..end]);
+            self.bytes[self.used..end].zeroize();
+            self.used = end;
+        } else {
+            // More than any handshake draws; the OS again.
+            OsRng.fill_bytes(dest);
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl CryptoRng for Drawn {}
+
+impl Drop for Drawn {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drawn_randomness_is_used_once_then_zeroed() {
+        let mut rng = Drawn::from_os().unwrap();
+        let mut a = [0u8; 32];
+        let mut b = [0u8; 32];
+        rng.fill_bytes(&mut a);
+        rng.fill_bytes(&mut b);
+        assert_ne!(a, b, "each draw takes fresh bytes");
+        assert!(
+            rng.bytes[..64].iter().all(|&x| x == 0),
+            "drawn bytes are zeroed"
+        );
+        // Beyond what was drawn up front, the OS is asked again.
+        let mut big = [0u8; 200];
+        rng.fill_bytes(&mut big);
+        assert!(big.iter().any(|&x| x != 0));
+        assert_ne!(rng.next_u64(), rng.next_u64());
     }
 }

@@ -9,6 +9,12 @@
 //! The facade uses it through [`Runtime`] (one per context): [`Runtime::bind`],
 //! [`Runtime::connect`] and [`Runtime::close_endpoint`], with a [`SocketLink`] through
 //! which new peers arrive as [`NewPeer`]s, each with a [`pipe::PipeEnd`].
+//!
+//! Security: each connection's handshake uses the mechanism in its
+//! [`TransportOptions`], with CURVE's randomness from the operating system, and sends ZAP
+//! requests to the in-process [`Authorizer`] ([`Runtime::set_authorizer`]) or to the socket
+//! bound at `inproc://zeromq.zap.01`. inproc connections have no handshake, so no mechanism
+//! applies to them, as in libzmq.
 
 pub mod endpoint;
 mod engine;
@@ -19,6 +25,8 @@ pub mod pipe;
 mod reactor;
 pub mod runtime;
 mod stream;
+mod zap;
 
 pub use options::TransportOptions;
 pub use runtime::{Bound, EndpointId, NewPeer, Runtime, SocketLink, TransportError};
+pub use zap::{Authorizer, ZAP_ENDPOINT};

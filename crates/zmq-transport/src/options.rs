@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use zmq_security::MechanismConfig;
 use zmtp_codec::{Metadata, SocketType};
 
 /// Options of one socket that its connections follow. The facade fills this from the
@@ -56,6 +57,13 @@ pub struct TransportOptions {
     pub rcvbuf: i32,
     /// `ZMQ_TOS`: the IP type-of-service byte; 0 leaves it alone.
     pub tos: i32,
+    /// The security mechanism and this socket's role in it, as the `ZMQ_PLAIN_*` and
+    /// `ZMQ_CURVE_*` options decide them. Applies to tcp and ipc; inproc has no handshake.
+    pub mechanism: MechanismConfig,
+    /// `ZMQ_ZAP_DOMAIN`: the domain of our ZAP requests (at most 255 bytes).
+    pub zap_domain: Bytes,
+    /// `ZMQ_ZAP_ENFORCE_DOMAIN`: RFC 27's strict rules (see `zmq_security::zap`).
+    pub zap_enforce_domain: bool,
 }
 
 impl TransportOptions {
@@ -83,6 +91,9 @@ impl TransportOptions {
             sndbuf: -1,
             rcvbuf: -1,
             tos: 0,
+            mechanism: MechanismConfig::Null,
+            zap_domain: Bytes::new(),
+            zap_enforce_domain: false,
         }
     }
 }

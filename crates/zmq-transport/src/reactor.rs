@@ -29,6 +29,7 @@ use crate::options::TransportOptions;
 use crate::pipe::{PipeEnd, Wake, Wakeup};
 use crate::runtime::{EndpointId, SocketLink};
 use crate::stream::{self, Listener, Stream, UnixAddr};
+use crate::zap::ZapRouter;
 
 /// A source's slab key, also its poller key and its pipe wake-up token.
 pub(crate) type Key = usize;
@@ -176,7 +177,7 @@ pub(crate) struct IoThread {
 }
 
 impl IoThread {
-    pub(crate) fn spawn(index: usize) -> io::Result<Self> {
+    pub(crate) fn spawn(index: usize, zap: Arc<ZapRouter>) -> io::Result<Self> {
         let shared = Arc::new(IoShared {
             poller: Poller::new()?,
             mailbox: Mutex::new(Vec::new()),
@@ -194,7 +195,7 @@ impl IoThread {
         let for_thread = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(format!("zmq-io-{index}"))
-            .spawn(move || Reactor::new(for_thread).run())?;
+            .spawn(move || Reactor::new(for_thread, zap).run())?;
         Ok(Self {
             shared,
             thread: Some(thread),
@@ -328,6 +329,7 @@ pub(crate) struct Reactor {
     sources: Slab<Source>,
     timers: Timers,
     rng: u64,
+    zap: Arc<ZapRouter>,
 }
 
 /// Services engines use from the reactor.
@@ -335,10 +337,12 @@ pub(crate) struct Ctx<'a> {
     pub(crate) key: Key,
     pub(crate) waker: &'a Arc<dyn Wake>,
     pub(crate) timers: &'a mut Timers,
+    /// Where handshakes send their ZAP requests.
+    pub(crate) zap: &'a Arc<ZapRouter>,
 }
 
 impl Reactor {
-    fn new(shared: Arc<IoShared>) -> Self {
+    fn new(shared: Arc<IoShared>, zap: Arc<ZapRouter>) -> Self {
         let waker: Arc<dyn Wake> = Arc::new(IoWaker(Arc::clone(&shared)));
         let seed = Instant::now().elapsed().as_nanos() as u64
             ^ (Arc::as_ptr(&shared) as u64).rotate_left(32)
@@ -349,6 +353,7 @@ impl Reactor {
             sources: Slab::new(),
             timers: Timers::default(),
             rng: seed | 1,
+            zap,
         }
     }
 
@@ -517,10 +522,10 @@ impl Reactor {
                     self.drop_connecter(key);
                 }
             }
-            (TimerKind::Handshake | TimerKind::Linger, Some(Source::Engine(engine)))
-                if engine.timer_fired(id, kind) =>
-            {
-                self.end_engine(key, EngineEnd::TimedOut);
+            (TimerKind::Handshake | TimerKind::Linger, Some(Source::Engine(engine))) => {
+                if let Some(end) = engine.timer_fired(id, kind) {
+                    self.end_engine(key, end);
+                }
             }
             _ => {}
         }
@@ -567,6 +572,7 @@ impl Reactor {
             key,
             waker: &self.waker,
             timers: &mut self.timers,
+            zap: &self.zap,
         };
         let mut engine = Engine::new(
             stream,
@@ -596,6 +602,7 @@ impl Reactor {
             key,
             waker: &self.waker,
             timers: &mut self.timers,
+            zap: &self.zap,
         };
         if let Err(end) = engine.run(&mut ctx) {
             self.end_engine(key, end);
@@ -923,6 +930,7 @@ impl Reactor {
                     key,
                     waker: &self.waker,
                     timers: &mut self.timers,
+                    zap: &self.zap,
                 };
                 if engine.start_linger(linger, &mut ctx) {
                     self.shared.lingering.fetch_add(1, Ordering::AcqRel);

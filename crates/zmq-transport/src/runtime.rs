@@ -19,6 +19,7 @@ use crate::options::TransportOptions;
 use crate::pipe::{pipe_pair, PipeEnd};
 use crate::reactor::{Command, ConnectSpec, IoThread, ListenSpec, Target};
 use crate::stream::{self, Listener, UnixAddr};
+use crate::zap::{Authorizer, ZapRouter};
 
 /// Identifies one bind or connect of a socket.
 pub type EndpointId = u64;
@@ -146,10 +147,10 @@ pub struct Bound {
 }
 
 /// A socket's side of an inproc connection, or what a bound inproc name keeps.
-struct InprocBinding {
-    link: Arc<dyn SocketLink>,
-    options: Arc<TransportOptions>,
-    id: EndpointId,
+pub(crate) struct InprocBinding {
+    pub(crate) link: Arc<dyn SocketLink>,
+    pub(crate) options: Arc<TransportOptions>,
+    pub(crate) id: EndpointId,
 }
 
 /// An inproc connect made before the bind, waiting for it.
@@ -181,9 +182,11 @@ impl PendingInproc {
     }
 }
 
+/// The inproc endpoints of a context: shared with the I/O threads, whose engines reach the
+/// ZAP handler bound at `inproc://zeromq.zap.01` through it.
 #[derive(Default)]
-struct Inproc {
-    bound: HashMap<String, InprocBinding>,
+pub(crate) struct Inproc {
+    pub(crate) bound: HashMap<String, InprocBinding>,
     pending: HashMap<String, Vec<PendingInproc>>,
 }
 
@@ -192,7 +195,9 @@ pub struct Runtime {
     threads: Vec<IoThread>,
     next_thread: AtomicUsize,
     next_id: AtomicU64,
-    inproc: Mutex<Inproc>,
+    inproc: Arc<Mutex<Inproc>>,
+    /// Where handshakes send their ZAP requests.
+    zap: Arc<ZapRouter>,
     /// The I/O thread of each bound tcp or ipc endpoint, for closing it.
     listeners: Mutex<HashMap<EndpointId, usize>>,
 }
@@ -208,16 +213,27 @@ impl fmt::Debug for Runtime {
 impl Runtime {
     /// Starts `io_threads` I/O threads (at least one).
     pub fn new(io_threads: usize) -> io::Result<Self> {
+        let inproc = Arc::new(Mutex::new(Inproc::default()));
+        let zap = Arc::new(ZapRouter::new(Arc::clone(&inproc)));
         let threads = (0..io_threads.max(1))
-            .map(IoThread::spawn)
+            .map(|i| IoThread::spawn(i, Arc::clone(&zap)))
             .collect::<io::Result<Vec<_>>>()?;
         Ok(Self {
             threads,
             next_thread: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
-            inproc: Mutex::new(Inproc::default()),
+            inproc,
+            zap,
             listeners: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Sets the in-process ZAP handler of this runtime's connections, or removes it with
+    /// `None`. While one is set, it answers every ZAP request, and a socket bound at
+    /// `inproc://zeromq.zap.01` is not asked; see [`Authorizer`] for where it runs.
+    /// Connections that have started their handshake keep the handler they started with.
+    pub fn set_authorizer(&self, authorizer: Option<Arc<dyn Authorizer>>) {
+        self.zap.set_authorizer(authorizer);
     }
 
     /// The number of I/O threads.
@@ -394,6 +410,7 @@ impl Runtime {
         for t in &mut self.threads {
             t.stop();
         }
+        self.zap.shutdown();
         let mut inproc = self.inproc.lock();
         inproc.bound.clear();
         inproc.pending.clear();

@@ -4,6 +4,12 @@
 //! `Cargo.toml`; it then needs no C library. It talks to libzmq peers over `tcp://` and
 //! `ipc://`, and to sockets of the same process over `inproc://`.
 //!
+//! Security is libzmq's: PLAIN and CURVE (set with the `set_plain_*` and `set_curve_*`
+//! options; [`CurveKeyPair`] makes keys), with ZAP handlers bound at
+//! `inproc://zeromq.zap.01`, or an in-process authorizer
+//! ([`Context::set_authorizer`]). As in libzmq, mechanisms apply to tcp and ipc, not to
+//! inproc, which has no handshake.
+//!
 //! ```
 //! let ctx = zmq::Context::new();
 //! let rep = ctx.socket(zmq::REP).unwrap();
@@ -36,6 +42,7 @@
 
 mod context;
 mod core;
+mod curve;
 mod error;
 mod message;
 mod options;
@@ -43,6 +50,7 @@ mod poll;
 mod socket;
 mod sockopt;
 mod z85;
+mod zap;
 
 /// Endpoint strings, parsed and checked without binding or connecting: use
 /// [`Endpoint::parse`](endpoint::Endpoint::parse) to learn exactly why an endpoint is
@@ -52,12 +60,14 @@ pub mod endpoint {
 }
 
 pub use context::Context;
+pub use curve::{curve_keypair, curve_public, CurveKeyPair};
 pub use error::{Error, Result};
 pub use message::Message;
 pub use options::SocketOptions;
 pub use poll::{poll, PollEvents, PollItem};
 pub use socket::Socket;
 pub use z85::{z85_decode, z85_encode, DecodeError, EncodeError};
+pub use zap::{AuthDecision, AuthRequest, Credentials};
 
 /// Send flag: return `EAGAIN` instead of blocking.
 pub static DONTWAIT: i32 = 1;
@@ -137,17 +147,22 @@ impl SocketType {
     }
 }
 
-/// Security mechanisms, as `ZMQ_MECHANISM` reports them.
+/// Security mechanisms, as `ZMQ_MECHANISM` reports them. In configuration files
+/// ([`SocketOptions`]) they are written `"NULL"`, `"PLAIN"`, `"CURVE"`.
 #[allow(non_camel_case_types)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Mechanism {
     /// No security.
+    #[serde(rename = "NULL", alias = "ZMQ_NULL")]
     ZMQ_NULL,
-    /// Clear-text user name and password.
+    /// Clear-text user name and password (RFC 24), checked by a ZAP handler.
+    #[serde(rename = "PLAIN", alias = "ZMQ_PLAIN")]
     ZMQ_PLAIN,
-    /// CurveZMQ.
+    /// CurveZMQ (RFC 25/26): authenticated and encrypted.
+    #[serde(rename = "CURVE", alias = "ZMQ_CURVE")]
     ZMQ_CURVE,
-    /// Kerberos.
+    /// Kerberos: not supported (setting it is refused with `EINVAL`).
+    #[serde(rename = "GSSAPI", alias = "ZMQ_GSSAPI")]
     ZMQ_GSSAPI,
 }
 
@@ -168,8 +183,10 @@ pub fn version() -> (i32, i32, i32) {
     (4, 3, 5)
 }
 
-/// Whether a capability is available, as `zmq_has`: `"ipc"` is. Security mechanisms and
-/// the other transports are not yet.
+/// Whether a capability is available, as `zmq_has`: `"ipc"` and `"curve"` are. The names
+/// are libzmq's (`zmq_has` knows no `"plain"`: PLAIN is always there, and so `"plain"` is
+/// not a capability here either); `"gssapi"`, `"pgm"`, `"tipc"`, `"norm"`, `"vmci"`,
+/// `"draft"`, `"WS"` and `"WSS"` are not available.
 pub fn has(capability: &str) -> Option<bool> {
-    Some(matches!(capability, "ipc"))
+    Some(matches!(capability, "ipc" | "curve"))
 }

@@ -10,12 +10,34 @@
 //! assert_eq!(options.sndhwm, 10000);
 //! assert_eq!(options.rcvhwm, 1000, "unnamed options keep libzmq's defaults");
 //! ```
+//!
+//! Security options are stored as libzmq stores them: a mechanism, a role
+//! (`as_server`), and each mechanism's credentials; the `set_plain_*` and `set_curve_*`
+//! methods change the mechanism and role exactly as `zmq_setsockopt` does. CURVE keys are
+//! written as Z85 text in a file:
+//!
+//! ```
+//! let options: zmq::SocketOptions = serde_json::from_str(r#"{
+//!     "mechanism": "CURVE",
+//!     "as_server": true,
+//!     "curve_secretkey": "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+//! }"#).unwrap();
+//! assert_eq!(options.mechanism, zmq::Mechanism::ZMQ_CURVE);
+//! // Debug output never shows a secret key or a password.
+//! assert!(!format!("{options:?}").contains("D:)Q"));
+//! ```
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Mechanism;
+
 /// The options of one socket. Unknown names in a configuration file are refused, so a
 /// misspelt option is an error rather than silently ignored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` shows neither `plain_password` nor `curve_secretkey`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SocketOptions {
@@ -80,6 +102,34 @@ pub struct SocketOptions {
     pub req_correlate: bool,
     /// `ZMQ_REQ_RELAXED`: a REQ may send a new request without waiting for the reply.
     pub req_relaxed: bool,
+    /// `ZMQ_MECHANISM`: the security mechanism, `"NULL"`, `"PLAIN"` or `"CURVE"` in a file.
+    /// It applies to tcp and ipc; inproc has no handshake, as in libzmq.
+    pub mechanism: Mechanism,
+    /// Whether this socket is the server of its mechanism (libzmq's `as_server`): set by
+    /// `ZMQ_PLAIN_SERVER` and `ZMQ_CURVE_SERVER`, cleared by setting a PLAIN user name or
+    /// password or a CURVE server key. The role never depends on binding or connecting.
+    pub as_server: bool,
+    /// `ZMQ_PLAIN_USERNAME`: a PLAIN client's user name, at most 255 bytes.
+    pub plain_username: String,
+    /// `ZMQ_PLAIN_PASSWORD`: a PLAIN client's password, at most 255 bytes.
+    pub plain_password: String,
+    /// `ZMQ_CURVE_PUBLICKEY`: our long-term public key (a CURVE client's; a server derives
+    /// its own from its secret key). All zeros until set.
+    #[serde(with = "z85_key")]
+    pub curve_publickey: [u8; 32],
+    /// `ZMQ_CURVE_SECRETKEY`: our long-term secret key. All zeros until set.
+    #[serde(with = "z85_key")]
+    pub curve_secretkey: [u8; 32],
+    /// `ZMQ_CURVE_SERVERKEY`: a CURVE client's knowledge of the server's public key. All
+    /// zeros until set.
+    #[serde(with = "z85_key")]
+    pub curve_serverkey: [u8; 32],
+    /// `ZMQ_ZAP_DOMAIN`: the domain of this socket's ZAP requests, at most 255 bytes.
+    pub zap_domain: String,
+    /// `ZMQ_ZAP_ENFORCE_DOMAIN`: RFC 27's strict rules: a NULL or CURVE server with a
+    /// domain and no ZAP handler refuses every peer, and a CURVE server without a domain
+    /// does not ask the handler.
+    pub zap_enforce_domain: bool,
 }
 
 impl Default for SocketOptions {
@@ -113,6 +163,120 @@ impl Default for SocketOptions {
             probe_router: false,
             req_correlate: false,
             req_relaxed: false,
+            mechanism: Mechanism::ZMQ_NULL,
+            as_server: false,
+            plain_username: String::new(),
+            plain_password: String::new(),
+            curve_publickey: [0; 32],
+            curve_secretkey: [0; 32],
+            curve_serverkey: [0; 32],
+            zap_domain: String::new(),
+            zap_enforce_domain: false,
         }
+    }
+}
+
+impl fmt::Debug for SocketOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field is named here, so a new one cannot be forgotten.
+        let Self {
+            sndhwm,
+            rcvhwm,
+            affinity,
+            routing_id,
+            connect_routing_id,
+            sndbuf,
+            rcvbuf,
+            linger,
+            reconnect_ivl,
+            reconnect_ivl_max,
+            backlog,
+            maxmsgsize,
+            rcvtimeo,
+            sndtimeo,
+            ipv6,
+            immediate,
+            tcp_keepalive,
+            tcp_keepalive_cnt,
+            tcp_keepalive_idle,
+            tcp_keepalive_intvl,
+            handshake_ivl,
+            connect_timeout,
+            tos,
+            router_mandatory,
+            router_handover,
+            probe_router,
+            req_correlate,
+            req_relaxed,
+            mechanism,
+            as_server,
+            plain_username,
+            plain_password,
+            curve_publickey,
+            curve_secretkey,
+            curve_serverkey,
+            zap_domain,
+            zap_enforce_domain,
+        } = self;
+        let secret = |set: bool| if set { "(set)" } else { "" };
+        f.debug_struct("SocketOptions")
+            .field("sndhwm", sndhwm)
+            .field("rcvhwm", rcvhwm)
+            .field("affinity", affinity)
+            .field("routing_id", routing_id)
+            .field("connect_routing_id", connect_routing_id)
+            .field("sndbuf", sndbuf)
+            .field("rcvbuf", rcvbuf)
+            .field("linger", linger)
+            .field("reconnect_ivl", reconnect_ivl)
+            .field("reconnect_ivl_max", reconnect_ivl_max)
+            .field("backlog", backlog)
+            .field("maxmsgsize", maxmsgsize)
+            .field("rcvtimeo", rcvtimeo)
+            .field("sndtimeo", sndtimeo)
+            .field("ipv6", ipv6)
+            .field("immediate", immediate)
+            .field("tcp_keepalive", tcp_keepalive)
+            .field("tcp_keepalive_cnt", tcp_keepalive_cnt)
+            .field("tcp_keepalive_idle", tcp_keepalive_idle)
+            .field("tcp_keepalive_intvl", tcp_keepalive_intvl)
+            .field("handshake_ivl", handshake_ivl)
+            .field("connect_timeout", connect_timeout)
+            .field("tos", tos)
+            .field("router_mandatory", router_mandatory)
+            .field("router_handover", router_handover)
+            .field("probe_router", probe_router)
+            .field("req_correlate", req_correlate)
+            .field("req_relaxed", req_relaxed)
+            .field("mechanism", mechanism)
+            .field("as_server", as_server)
+            .field("plain_username", plain_username)
+            .field("plain_password", &secret(!plain_password.is_empty()))
+            .field("curve_publickey", &z85_key::text(curve_publickey))
+            .field("curve_secretkey", &secret(*curve_secretkey != [0; 32]))
+            .field("curve_serverkey", &z85_key::text(curve_serverkey))
+            .field("zap_domain", zap_domain)
+            .field("zap_enforce_domain", zap_enforce_domain)
+            .finish()
+    }
+}
+
+/// CURVE keys as Z85 text (40 characters) in configuration files.
+mod z85_key {
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub(super) fn text(key: &[u8; 32]) -> String {
+        zmq_security::CurvePublicKey::from_bytes(*key).to_z85()
+    }
+
+    pub(super) fn serialize<S: Serializer>(key: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&text(key))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text = String::deserialize(d)?;
+        zmq_security::CurvePublicKey::from_z85(text.as_bytes())
+            .map(|k| *k.as_bytes())
+            .map_err(|e| de::Error::custom(format!("{e} (CURVE keys are 40 characters of Z85)")))
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use zmq_patterns::{new_pattern, PatternOption};
+use zmq_security::{CurveKeyPair, CurvePublicKey, CurveSecretKey, MechanismConfig};
 use zmq_transport::endpoint::{Direction, Endpoint};
 use zmq_transport::{EndpointId, Runtime, SocketLink, TransportOptions};
 use zmtp_codec::Frame;
@@ -97,6 +98,7 @@ impl Socket {
     /// [`get_last_endpoint`](Self::get_last_endpoint).
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         self.with(|s| {
+            s.check_security()?;
             let link: Arc<dyn SocketLink> = s.core.shared.clone();
             let bound = s
                 .runtime
@@ -121,6 +123,7 @@ impl Socket {
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         self.with(|s| {
             let parsed = Endpoint::parse(endpoint, Direction::Connect).map_err(Error::from)?;
+            s.check_security()?;
             let options = s.transport_options();
             let link: Arc<dyn SocketLink> = s.core.shared.clone();
             let routing_id = std::mem::take(&mut s.options.connect_routing_id);
@@ -309,9 +312,10 @@ impl Socket {
         self.with(|s| Ok(Ok(s.last_endpoint.clone())))
     }
 
-    /// `ZMQ_MECHANISM`: the security mechanism (NULL until security is configured).
+    /// `ZMQ_MECHANISM`: the security mechanism the options configure (NULL until a
+    /// `ZMQ_PLAIN_*` or `ZMQ_CURVE_*` option is set).
     pub fn get_mechanism(&self) -> Result<Mechanism> {
-        Ok(Mechanism::ZMQ_NULL)
+        self.read(|o| o.mechanism)
     }
 
     /// A poll item for [`poll`](crate::poll) watching this socket for `events`.
@@ -407,7 +411,24 @@ impl Inner {
         t.sndbuf = o.sndbuf;
         t.rcvbuf = o.rcvbuf;
         t.tos = o.tos;
+        t.mechanism = mechanism_config(o);
+        t.zap_domain = Bytes::from(o.zap_domain.clone());
+        t.zap_enforce_domain = o.zap_enforce_domain;
         t
+    }
+
+    /// Refuses a bind or connect whose every handshake would fail on our own configuration:
+    /// a PLAIN server enforcing an empty ZAP domain (libzmq asserts at the handshake).
+    fn check_security(&self) -> Result<()> {
+        let o = &self.options;
+        if o.mechanism == Mechanism::ZMQ_PLAIN
+            && o.as_server
+            && o.zap_enforce_domain
+            && o.zap_domain.is_empty()
+        {
+            return Err(Error::EINVAL);
+        }
+        Ok(())
     }
 
     fn linger(&self) -> Option<Duration> {
@@ -443,6 +464,31 @@ impl Drop for Socket {
     }
 }
 
+/// The handshake's mechanism and role, from the options, as libzmq picks them
+/// (`zmtp_engine.cpp`): the mechanism option, then `as_server` for the role. A CURVE server
+/// uses only its secret key (its public key is derived from it).
+fn mechanism_config(o: &SocketOptions) -> MechanismConfig {
+    match (o.mechanism, o.as_server) {
+        (Mechanism::ZMQ_PLAIN, true) => MechanismConfig::PlainServer,
+        (Mechanism::ZMQ_PLAIN, false) => MechanismConfig::PlainClient {
+            username: Bytes::from(o.plain_username.clone()),
+            password: Bytes::from(o.plain_password.clone()),
+        },
+        (Mechanism::ZMQ_CURVE, true) => MechanismConfig::CurveServer {
+            keypair: CurveKeyPair::from_secret(CurveSecretKey::from_bytes(o.curve_secretkey)),
+        },
+        (Mechanism::ZMQ_CURVE, false) => MechanismConfig::CurveClient {
+            keypair: CurveKeyPair::new(
+                CurvePublicKey::from_bytes(o.curve_publickey),
+                CurveSecretKey::from_bytes(o.curve_secretkey),
+            ),
+            server_key: CurvePublicKey::from_bytes(o.curve_serverkey),
+        },
+        // GSSAPI is refused when set.
+        (Mechanism::ZMQ_NULL | Mechanism::ZMQ_GSSAPI, _) => MechanismConfig::Null,
+    }
+}
+
 fn validate(o: &SocketOptions) -> Result<()> {
     let ok = o.sndhwm >= 0
         && o.rcvhwm >= 0
@@ -464,7 +510,11 @@ fn validate(o: &SocketOptions) -> Result<()> {
         && o.rcvbuf >= -1
         && o.routing_id.len() <= 255
         && o.connect_routing_id.len() <= 255
-        && o.routing_id.first() != Some(&0);
+        && o.routing_id.first() != Some(&0)
+        && o.mechanism != Mechanism::ZMQ_GSSAPI
+        && o.plain_username.len() <= 255
+        && o.plain_password.len() <= 255
+        && o.zap_domain.len() <= 255;
     if ok {
         Ok(())
     } else {

@@ -1,7 +1,13 @@
 //! The `get_*`, `set_*` and `is_*` option methods of `Socket`, as in the `zmq` crate.
 
-use crate::error::Result;
+use zmq_security::{CurvePublicKey, CurveSecretKey};
+
+use crate::error::{Error, Result};
 use crate::socket::Socket;
+use crate::Mechanism;
+
+/// The longest PLAIN user name, password and ZAP domain libzmq accepts.
+const MAX_STRING: usize = 255;
 
 macro_rules! int_options {
     ($($get:ident, $set:ident, $field:ident, $ty:ty, $doc:literal;)*) => {
@@ -67,6 +73,149 @@ bool_options! {
     is_probe_router, set_probe_router, probe_router, "`ZMQ_PROBE_ROUTER`: an empty message goes to each new peer";
     is_router_mandatory, set_router_mandatory, router_mandatory, "`ZMQ_ROUTER_MANDATORY`: unroutable messages are errors, not drops";
     is_router_handover, set_router_handover, router_handover, "`ZMQ_ROUTER_HANDOVER`: a new peer may take over a routing id";
+    is_zap_enforce_domain, set_zap_enforce_domain, zap_enforce_domain, "`ZMQ_ZAP_ENFORCE_DOMAIN`: RFC 27's strict ZAP rules (see [`SocketOptions::zap_enforce_domain`](crate::SocketOptions::zap_enforce_domain))";
+}
+
+/// Security options, as `zmq_setsockopt` sets them: each setter also sets the mechanism and
+/// the role the way libzmq does, so the last one set decides (libzmq-notes 1.3, 1.10).
+impl Socket {
+    /// `ZMQ_PLAIN_SERVER`: whether this socket is a PLAIN server.
+    pub fn is_plain_server(&self) -> Result<bool> {
+        self.read(|o| o.as_server && o.mechanism == Mechanism::ZMQ_PLAIN)
+    }
+
+    /// Sets `ZMQ_PLAIN_SERVER`: `true` makes this socket a PLAIN server (which asks the ZAP
+    /// handler about every client, and refuses every client when there is none); `false`
+    /// sets the mechanism back to NULL.
+    pub fn set_plain_server(&self, value: bool) -> Result<()> {
+        self.update(|o| {
+            o.as_server = value;
+            o.mechanism = if value {
+                Mechanism::ZMQ_PLAIN
+            } else {
+                Mechanism::ZMQ_NULL
+            };
+        })
+    }
+
+    /// `ZMQ_PLAIN_USERNAME`.
+    pub fn get_plain_username(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.read(|o| Ok(o.plain_username.clone()))
+    }
+
+    /// Sets `ZMQ_PLAIN_USERNAME` (1 to 255 bytes), which makes this socket a PLAIN client;
+    /// `None` sets the mechanism back to NULL.
+    pub fn set_plain_username(&self, value: Option<&str>) -> Result<()> {
+        self.set_plain_credential(value, |o, v| o.plain_username = v)
+    }
+
+    /// `ZMQ_PLAIN_PASSWORD`.
+    pub fn get_plain_password(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.read(|o| Ok(o.plain_password.clone()))
+    }
+
+    /// Sets `ZMQ_PLAIN_PASSWORD` (1 to 255 bytes), which makes this socket a PLAIN client;
+    /// `None` sets the mechanism back to NULL.
+    pub fn set_plain_password(&self, value: Option<&str>) -> Result<()> {
+        self.set_plain_credential(value, |o, v| o.plain_password = v)
+    }
+
+    fn set_plain_credential(
+        &self,
+        value: Option<&str>,
+        set: impl FnOnce(&mut crate::SocketOptions, String),
+    ) -> Result<()> {
+        match value {
+            None => self.update(|o| o.mechanism = Mechanism::ZMQ_NULL),
+            Some(v) if v.is_empty() || v.len() > MAX_STRING => Err(Error::EINVAL),
+            Some(v) => self.update(|o| {
+                set(o, v.to_owned());
+                o.as_server = false;
+                o.mechanism = Mechanism::ZMQ_PLAIN;
+            }),
+        }
+    }
+
+    /// `ZMQ_CURVE_SERVER`: whether this socket is a CURVE server.
+    pub fn is_curve_server(&self) -> Result<bool> {
+        self.read(|o| o.as_server && o.mechanism == Mechanism::ZMQ_CURVE)
+    }
+
+    /// Sets `ZMQ_CURVE_SERVER`: `true` makes this socket a CURVE server (give it its secret
+    /// key with [`set_curve_secretkey`](Self::set_curve_secretkey)); `false` sets the
+    /// mechanism back to NULL.
+    pub fn set_curve_server(&self, value: bool) -> Result<()> {
+        self.update(|o| {
+            o.as_server = value;
+            o.mechanism = if value {
+                Mechanism::ZMQ_CURVE
+            } else {
+                Mechanism::ZMQ_NULL
+            };
+        })
+    }
+
+    /// `ZMQ_CURVE_PUBLICKEY`, as 32 bytes (all zeros until set); [`z85_encode`](crate::z85_encode)
+    /// gives its text form.
+    pub fn get_curve_publickey(&self) -> Result<Vec<u8>> {
+        self.read(|o| o.curve_publickey.to_vec())
+    }
+
+    /// Sets `ZMQ_CURVE_PUBLICKEY`: 32 bytes, or 40 characters of Z85 (41 with a trailing
+    /// NUL), else `EINVAL`. Sets the mechanism to CURVE.
+    pub fn set_curve_publickey(&self, key: &[u8]) -> Result<()> {
+        let key = CurvePublicKey::from_option(key).map_err(|_| Error::EINVAL)?;
+        self.update(|o| {
+            o.curve_publickey = *key.as_bytes();
+            o.mechanism = Mechanism::ZMQ_CURVE;
+        })
+    }
+
+    /// `ZMQ_CURVE_SECRETKEY`, as 32 bytes (all zeros until set).
+    pub fn get_curve_secretkey(&self) -> Result<Vec<u8>> {
+        self.read(|o| o.curve_secretkey.to_vec())
+    }
+
+    /// Sets `ZMQ_CURVE_SECRETKEY`: 32 bytes, or 40 characters of Z85 (41 with a trailing
+    /// NUL), else `EINVAL`. Sets the mechanism to CURVE.
+    pub fn set_curve_secretkey(&self, key: &[u8]) -> Result<()> {
+        let key = CurveSecretKey::from_option(key).map_err(|_| Error::EINVAL)?;
+        self.update(|o| {
+            o.curve_secretkey = *key.expose_secret();
+            o.mechanism = Mechanism::ZMQ_CURVE;
+        })
+    }
+
+    /// `ZMQ_CURVE_SERVERKEY`, as 32 bytes (all zeros until set).
+    pub fn get_curve_serverkey(&self) -> Result<Vec<u8>> {
+        self.read(|o| o.curve_serverkey.to_vec())
+    }
+
+    /// Sets `ZMQ_CURVE_SERVERKEY`, the server's public key: 32 bytes, or 40 characters of
+    /// Z85 (41 with a trailing NUL), else `EINVAL`. Makes this socket a CURVE client (give
+    /// it its own key pair with `set_curve_publickey` and `set_curve_secretkey`).
+    pub fn set_curve_serverkey(&self, key: &[u8]) -> Result<()> {
+        let key = CurvePublicKey::from_option(key).map_err(|_| Error::EINVAL)?;
+        self.update(|o| {
+            o.curve_serverkey = *key.as_bytes();
+            o.as_server = false;
+            o.mechanism = Mechanism::ZMQ_CURVE;
+        })
+    }
+
+    /// `ZMQ_ZAP_DOMAIN`.
+    pub fn get_zap_domain(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.read(|o| Ok(o.zap_domain.clone()))
+    }
+
+    /// Sets `ZMQ_ZAP_DOMAIN` (at most 255 bytes; empty for none): the domain this socket's
+    /// ZAP requests name. A NULL socket with a domain asks the ZAP handler too.
+    pub fn set_zap_domain(&self, domain: &str) -> Result<()> {
+        if domain.len() > MAX_STRING {
+            return Err(Error::EINVAL);
+        }
+        self.update(|o| o.zap_domain = domain.to_owned())
+    }
 }
 
 impl Socket {
@@ -84,7 +233,7 @@ impl Socket {
     /// (those are for generated ids).
     pub fn set_identity(&self, value: &[u8]) -> Result<()> {
         if value.is_empty() {
-            return Err(crate::Error::EINVAL);
+            return Err(Error::EINVAL);
         }
         self.update(|o| o.routing_id = value.to_vec())
     }
@@ -98,7 +247,7 @@ impl Socket {
     /// `connect` (1 to 255 bytes).
     pub fn set_connect_routing_id(&self, value: &[u8]) -> Result<()> {
         if value.is_empty() {
-            return Err(crate::Error::EINVAL);
+            return Err(Error::EINVAL);
         }
         self.update(|o| o.connect_routing_id = value.to_vec())
     }

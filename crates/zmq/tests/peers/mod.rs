@@ -59,7 +59,15 @@ pub(crate) struct Libzmq {
 
 impl Libzmq {
     pub(crate) fn start() -> Self {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/libzmq_peer.py");
+        Self::start_script("libzmq_peer.py")
+    }
+
+    /// Starts another peer script of this directory that speaks the same protocol (such
+    /// as `libzmq_security_peer.py`, which adds commands).
+    pub(crate) fn start_script(name: &str) -> Self {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/peers")
+            .join(name);
         let mut child = Command::new(python())
             .arg(script)
             .stdin(Stdio::piped())

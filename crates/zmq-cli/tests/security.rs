@@ -1,0 +1,348 @@
+//! `zmq keygen`, and `zmq cat` over CURVE and PLAIN, run as programs.
+
+use std::io::Write;
+use std::process::{Child, Command, Output, Stdio};
+
+const ZMQ: &str = env!("CARGO_BIN_EXE_zmq");
+
+fn run(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(ZMQ)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run zmq");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(ZMQ)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run zmq")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ipc(name: &str) -> String {
+    format!(
+        "ipc://{}",
+        std::env::temp_dir()
+            .join(format!("zmq-cli-security-{}-{name}", std::process::id()))
+            .display()
+    )
+}
+
+/// `zmq keygen`: (public, secret).
+fn keygen() -> (String, String) {
+    let out = run(&["keygen"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert_eq!(lines[0], "== CURVE PUBLIC KEY ==");
+    assert_eq!(lines[2], "== CURVE SECRET KEY ==");
+    (lines[1].to_owned(), lines[3].to_owned())
+}
+
+#[test]
+fn keygen_prints_a_z85_pair() {
+    let (public, secret) = keygen();
+    assert_eq!((public.len(), secret.len()), (40, 40));
+    assert_eq!(zmq::curve_public(&secret).unwrap(), public);
+    assert_ne!(
+        keygen(),
+        (public.clone(), secret.clone()),
+        "keys are random"
+    );
+    let out = run(&["keygen", "--from-secret", &secret], "");
+    assert_eq!(
+        text(&out.stdout),
+        format!("== CURVE PUBLIC KEY ==\n{public}\n== CURVE SECRET KEY ==\n{secret}\n")
+    );
+    let out = run(&["keygen", "--from-secret", "nonsense"], "");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("Z85"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_curve_cat_pair() {
+    let (public, secret) = keygen();
+    let ep = ipc("curve");
+    let server = spawn(&[
+        "cat",
+        "rep",
+        "--bind",
+        &ep,
+        "--echo",
+        "--count",
+        "1",
+        "--timeout",
+        "20000",
+        "--curve-server",
+        &secret,
+    ]);
+    // A client with another server key never gets through.
+    let (other, _) = keygen();
+    let refused = run(
+        &[
+            "cat",
+            "req",
+            "--connect",
+            &ep,
+            "--timeout",
+            "700",
+            "--curve-serverkey",
+            &other,
+        ],
+        "let me in\n",
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert_eq!(text(&refused.stdout), "");
+    // The right one does, with keys of its own generated.
+    let client = run(
+        &[
+            "cat",
+            "req",
+            "--connect",
+            &ep,
+            "--timeout",
+            "20000",
+            "--curve-serverkey",
+            &public,
+        ],
+        "hello|curve\n",
+    );
+    assert!(client.status.success(), "{}", text(&client.stderr));
+    assert_eq!(text(&client.stdout), "hello|curve\n");
+    let server = server.wait_with_output().unwrap();
+    assert!(server.status.success(), "{}", text(&server.stderr));
+    assert_eq!(text(&server.stdout), "hello|curve\n");
+    assert!(
+        text(&server.stderr).contains(&public),
+        "the server prints its public key: {}",
+        text(&server.stderr)
+    );
+}
+
+#[test]
+fn a_curve_server_allowing_one_client_key() {
+    let (server_public, server_secret) = keygen();
+    let (client_public, client_secret) = keygen();
+    let ep = ipc("allow-key");
+    let server = spawn(&[
+        "cat",
+        "pull",
+        "--bind",
+        &ep,
+        "--count",
+        "1",
+        "--timeout",
+        "20000",
+        "--curve-server",
+        &server_secret,
+        "--allow-key",
+        &client_public,
+    ]);
+    // A generated key is not the allowed one: what it sends never arrives.
+    let stranger = run(
+        &[
+            "cat",
+            "push",
+            "--connect",
+            &ep,
+            "--curve-serverkey",
+            &server_public,
+        ],
+        "from a stranger\n",
+    );
+    assert!(stranger.status.success());
+    let known = run(
+        &[
+            "cat",
+            "push",
+            "--connect",
+            &ep,
+            "--curve-serverkey",
+            &server_public,
+            "--curve-secretkey",
+            &client_secret,
+        ],
+        "from a known key\n",
+    );
+    assert!(known.status.success(), "{}", text(&known.stderr));
+    let server = server.wait_with_output().unwrap();
+    assert!(server.status.success(), "{}", text(&server.stderr));
+    assert_eq!(text(&server.stdout), "from a known key\n");
+}
+
+#[test]
+fn a_plain_cat_pair_with_allowed_users() {
+    let ep = ipc("plain");
+    let server = spawn(&[
+        "cat",
+        "rep",
+        "--bind",
+        &ep,
+        "--echo",
+        "--count",
+        "1",
+        "--timeout",
+        "20000",
+        "--plain-server",
+        "--allow-user",
+        "alice:wonderland",
+        "--allow-user",
+        "bob:builder",
+    ]);
+    let refused = run(
+        &[
+            "cat",
+            "req",
+            "--connect",
+            &ep,
+            "--timeout",
+            "700",
+            "--plain-user",
+            "alice",
+            "--plain-password",
+            "guess",
+        ],
+        "let me in\n",
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    let client = run(
+        &[
+            "cat",
+            "req",
+            "--connect",
+            &ep,
+            "--timeout",
+            "20000",
+            "--plain-user",
+            "bob",
+            "--plain-password",
+            "builder",
+        ],
+        "hello plain\n",
+    );
+    assert!(client.status.success(), "{}", text(&client.stderr));
+    assert_eq!(text(&client.stdout), "hello plain\n");
+    let server = server.wait_with_output().unwrap();
+    assert!(server.status.success(), "{}", text(&server.stderr));
+    assert_eq!(text(&server.stdout), "hello plain\n");
+}
+
+#[test]
+fn a_plain_server_without_allowed_users_accepts_anyone_and_says_so() {
+    let ep = ipc("plain-any");
+    let server = spawn(&[
+        "cat",
+        "pull",
+        "--bind",
+        &ep,
+        "--count",
+        "1",
+        "--timeout",
+        "20000",
+        "--plain-server",
+    ]);
+    let client = run(
+        &[
+            "cat",
+            "push",
+            "--connect",
+            &ep,
+            "--plain-user",
+            "anyone",
+            "--plain-password",
+            "anything",
+        ],
+        "in\n",
+    );
+    assert!(client.status.success(), "{}", text(&client.stderr));
+    let server = server.wait_with_output().unwrap();
+    assert_eq!(text(&server.stdout), "in\n");
+    assert!(
+        text(&server.stderr).contains("accepts any user name"),
+        "{}",
+        text(&server.stderr)
+    );
+}
+
+#[test]
+fn security_flags_are_checked() {
+    let out = run(
+        &[
+            "cat",
+            "req",
+            "--connect",
+            "ipc:///nowhere",
+            "--curve-serverkey",
+            "short",
+        ],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--curve-serverkey") && text(&out.stderr).contains("Z85"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        &[
+            "cat",
+            "pull",
+            "--bind",
+            "ipc:///nowhere",
+            "--allow-user",
+            "a:b",
+        ],
+        "",
+    );
+    assert!(!out.status.success(), "--allow-user needs --plain-server");
+    let out = run(
+        &[
+            "cat",
+            "pull",
+            "--bind",
+            "ipc:///nowhere",
+            "--plain-server",
+            "--allow-user",
+            "no-colon",
+        ],
+        "",
+    );
+    assert!(
+        text(&out.stderr).contains("USER:PASSWORD"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let help = text(&run(&["cat", "--help"], "").stdout);
+    for option in [
+        "--curve-server",
+        "--curve-serverkey",
+        "--curve-publickey",
+        "--curve-secretkey",
+        "--allow-key",
+        "--plain-user",
+        "--plain-password",
+        "--plain-server",
+        "--allow-user",
+    ] {
+        assert!(help.contains(option), "{option} missing from --help");
+    }
+}
