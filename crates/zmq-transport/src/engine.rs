@@ -140,6 +140,11 @@ pub(crate) struct Engine {
     /// The handshake failed: `out` (which may end in an ERROR for the peer) is written,
     /// then the engine ends with this. Nothing more is read.
     failing: Option<HandshakeError>,
+    /// The next outbound frame starts a message (only single-frame messages can be
+    /// subscriptions).
+    out_at_start: bool,
+    /// Our socket is a SUB or XSUB: its subscriptions go out in the peer's wire form.
+    subscriber: bool,
 }
 
 impl Engine {
@@ -191,6 +196,10 @@ impl Engine {
             }
         });
         let persistent = session.is_some();
+        let subscriber = matches!(
+            options.socket_type,
+            zmtp_codec::SocketType::Sub | zmtp_codec::SocketType::XSub
+        );
         Self {
             stream,
             input: BytesMut::with_capacity(READ_CHUNK),
@@ -221,6 +230,8 @@ impl Engine {
             sealer: None,
             opener: None,
             failing: None,
+            out_at_start: true,
+            subscriber,
         }
     }
 
@@ -532,8 +543,17 @@ impl Engine {
                         pipe.writer.flush();
                         return Err(EngineEnd::PeerError(reason));
                     }
-                    // Everything else after the handshake is dropped, as libzmq does;
-                    // subscriptions arrive with the publish-subscribe sockets.
+                    // Subscriptions reach the socket in the form the patterns read:
+                    // one frame, 1 (subscribe) or 0 (cancel) and the topic. Publishers
+                    // take them from any peer, as libzmq does.
+                    Command::Subscribe(ref topic) | Command::Cancel(ref topic) => {
+                        let subscribe = matches!(command, Command::Subscribe(_));
+                        let mut data = BytesMut::with_capacity(1 + topic.len());
+                        data.extend_from_slice(&[u8::from(subscribe)]);
+                        data.extend_from_slice(topic);
+                        pipe.writer.write(Frame::last(data.freeze()));
+                    }
+                    // Everything else after the handshake is dropped, as libzmq does.
                     _ => {}
                 },
             }
@@ -576,7 +596,15 @@ impl Engine {
         metadata.extend_from(&est.peer_metadata);
         let metadata = Arc::new(metadata);
         let pipe = match self.pipe.take() {
-            Some(session) => session,
+            Some(mut session) => {
+                // A connect's session got a (new) connection: a subscriber drops what it
+                // queued for the old one and sends all its subscriptions again (libzmq's
+                // hiccup). The socket acknowledges before anything more is sent.
+                if self.subscriber {
+                    session.reader.hiccup();
+                }
+                session
+            }
             None => {
                 let (ours, theirs) = pipe_pair(self.options.rcvhwm, self.options.sndhwm);
                 self.link.attach(NewPeer {
@@ -617,11 +645,22 @@ impl Engine {
         while self.out.len() < OUT_BATCH {
             match pipe.reader.read() {
                 PipeRead::Frame(f) => {
-                    match &mut self.sealer {
-                        Some(sealer) => sealer
+                    let at_start = std::mem::replace(&mut self.out_at_start, !f.more);
+                    // A subscriber's single-frame message starting with 1 or 0 is a
+                    // subscription: a command for ZMTP 3.1 peers, a data frame for older.
+                    let subscription = self.subscriber
+                        && at_start
+                        && !f.more
+                        && matches!(f.data.first(), Some(0 | 1));
+                    match (&mut self.sealer, subscription) {
+                        (Some(sealer), true) => sealer
+                            .seal_subscription(f.data[0] == 1, &f.data[1..], &mut self.out)
+                            .map_err(EngineEnd::Crypto)?,
+                        (Some(sealer), false) => sealer
                             .seal_data(f.more, &f.data, &mut self.out)
                             .map_err(EngineEnd::Crypto)?,
-                        None => self.out.push_data(f.more, f.data),
+                        (None, true) => self.out.push_subscription(f.data[0] == 1, &f.data[1..]),
+                        (None, false) => self.out.push_data(f.more, f.data),
                     }
                     progress = true;
                 }

@@ -40,6 +40,10 @@ pub enum Wakeup {
     Writable,
     /// The other end was closed.
     Closed,
+    /// The connection behind this pipe was re-established (libzmq's pipe hiccup): sent to
+    /// the writer of a queue whose reader called [`Reader::hiccup`]. The writer must call
+    /// [`Writer::hiccup_ack`]; the reader reads nothing until then.
+    Hiccup,
 }
 
 /// Something to wake when a pipe end's state changes: a socket or an I/O thread.
@@ -64,6 +68,11 @@ struct Shared {
     writer_closed: AtomicBool,
     /// The reader end is closed: writes are discarded.
     reader_closed: AtomicBool,
+    /// The reader asked for a hiccup and reads nothing until the writer acknowledges it.
+    hiccup_pending: AtomicBool,
+    /// Messages with an index below this are discarded by the reader (written before a
+    /// hiccup was acknowledged).
+    discard_before: AtomicU64,
     /// Bumped whenever the metadata changes, so the reader checks it without locking.
     metadata_epoch: AtomicU64,
     rare: Mutex<Rare>,
@@ -108,6 +117,8 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
         writer_waiting: AtomicBool::new(false),
         writer_closed: AtomicBool::new(false),
         reader_closed: AtomicBool::new(false),
+        hiccup_pending: AtomicBool::new(false),
+        discard_before: AtomicU64::new(0),
         metadata_epoch: AtomicU64::new(0),
         rare: Mutex::new(Rare::default()),
         hwm,
@@ -129,6 +140,7 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
             closed: false,
             metadata: None,
             metadata_epoch: 0,
+            connected: false,
         },
     )
 }
@@ -259,6 +271,19 @@ impl Writer {
         self.shared.reader_closed.load(Ordering::Relaxed)
     }
 
+    /// Acknowledges a [`Wakeup::Hiccup`]: every message written so far (and not yet read)
+    /// is discarded, so what is written from now on goes to the new connection alone, and
+    /// the reader resumes.
+    pub fn hiccup_ack(&mut self) {
+        self.flush();
+        let s = &*self.shared;
+        s.discard_before.store(self.written, Ordering::SeqCst);
+        if s.hiccup_pending.swap(false, Ordering::SeqCst) {
+            s.reader_waiting.store(false, Ordering::SeqCst);
+            s.wake_reader(Wakeup::Readable);
+        }
+    }
+
     /// Pushes what is whole, drops the rest, and tells the reader no more will come:
     /// after the queued messages it reads the end of the queue. The reader is woken with
     /// [`Wakeup::Closed`].
@@ -269,6 +294,8 @@ impl Writer {
         self.closed = true;
         self.rollback();
         self.flush();
+        // A hiccup nobody will acknowledge any more: the reader reads on to the end.
+        self.shared.hiccup_pending.store(false, Ordering::SeqCst);
         self.shared.writer_closed.store(true, Ordering::SeqCst);
         self.shared.reader_waiting.store(false, Ordering::SeqCst);
         self.shared.wake_reader(Wakeup::Closed);
@@ -299,6 +326,8 @@ pub struct Reader {
     closed: bool,
     metadata: Option<Arc<Metadata>>,
     metadata_epoch: u64,
+    /// [`Reader::hiccup`] was called before: the reader had a connection.
+    connected: bool,
 }
 
 /// What [`Reader::read`] found.
@@ -322,12 +351,30 @@ impl Reader {
     /// The next frame. After a frame with `more`, the next read returns the next frame of
     /// the same message: messages are only ever published whole.
     pub fn read(&mut self) -> Read {
-        if !self.in_message && !self.message_ready() {
-            return if self.closed {
-                Read::Closed
-            } else {
-                Read::Empty
-            };
+        if !self.in_message {
+            if self.shared.hiccup_pending.load(Ordering::SeqCst) {
+                // The writer is woken with `Hiccup` already; its acknowledgement wakes us.
+                return Read::Empty;
+            }
+            loop {
+                if !self.message_ready() {
+                    return if self.closed {
+                        Read::Closed
+                    } else {
+                        Read::Empty
+                    };
+                }
+                if self.read >= self.shared.discard_before.load(Ordering::SeqCst) {
+                    break;
+                }
+                // Written for the connection before the hiccup: dropped whole.
+                while let Some(frame) = self.shared.frames.pop() {
+                    if !frame.more {
+                        break;
+                    }
+                }
+                self.message_read();
+            }
         }
         // A whole message was counted in `written` after its frames were pushed, so they
         // are all there.
@@ -396,6 +443,39 @@ impl Reader {
         {
             s.wake_writer(Wakeup::Writable);
         }
+    }
+
+    /// Signals a hiccup to the writer ([`Wakeup::Hiccup`]): the connection behind this
+    /// reader is new, so what the writer queued for the old one should go. Nothing is read
+    /// until the writer calls [`Writer::hiccup_ack`] (or closes). The rest of a message the
+    /// old connection had begun to read is dropped.
+    ///
+    /// Call it for every connection this reader is lent to: the first is not a hiccup (what
+    /// was queued before it is for it), and does nothing.
+    pub fn hiccup(&mut self) {
+        if !std::mem::replace(&mut self.connected, true) {
+            return;
+        }
+        if self.in_message {
+            while let Some(frame) = self.shared.frames.pop() {
+                if !frame.more {
+                    break;
+                }
+            }
+            self.in_message = false;
+            self.message_read();
+        }
+        let s = &*self.shared;
+        if s.writer_closed.load(Ordering::SeqCst) {
+            return;
+        }
+        s.hiccup_pending.store(true, Ordering::SeqCst);
+        if s.writer_closed.load(Ordering::SeqCst) {
+            s.hiccup_pending.store(false, Ordering::SeqCst);
+            return;
+        }
+        s.reader_waiting.store(true, Ordering::SeqCst);
+        s.wake_writer(Wakeup::Hiccup);
     }
 
     /// Whether the writer closed the queue (messages may still be left to read).

@@ -237,12 +237,20 @@ impl Core {
         for peer in peers {
             self.attach(peer);
         }
+        let mut flush = false;
         for (token, why) in wakes {
             match why {
                 Wakeup::Readable => self.pattern.read_activated(token),
-                Wakeup::Writable => self.pattern.write_activated(token),
+                Wakeup::Writable => {
+                    self.pattern.write_activated(token);
+                    flush = true;
+                }
                 Wakeup::Closed => self.other_end_closed(token),
+                Wakeup::Hiccup => self.hiccuped(token),
             }
+        }
+        if flush {
+            self.pattern.flush(&mut self.peers);
         }
         self.detach_finished();
         if terminated {
@@ -299,6 +307,33 @@ impl Core {
         if let Some(slot) = self.peers.slots.get_mut(&peer) {
             slot.endpoint = Some(endpoint);
         }
+    }
+
+    /// A connect's session has a new connection: what was queued for the old one is
+    /// dropped, and the pattern starts again with the new party (SUB and XSUB send their
+    /// subscriptions again).
+    fn hiccuped(&mut self, peer: PeerId) {
+        let Some(slot) = self.peers.slots.get_mut(&peer) else {
+            return;
+        };
+        slot.pipe.writer.hiccup_ack();
+        self.pattern.hiccuped(peer, &mut self.peers);
+    }
+
+    /// Sets a pattern option and does the writes it causes (SUB's subscriptions).
+    pub(crate) fn set_option(&mut self, option: zmq_patterns::PatternOption) -> Result<()> {
+        let _ = self.process_mailbox();
+        let result = self.pattern.set_option(option).map_err(pattern_error);
+        self.pattern.flush(&mut self.peers);
+        result
+    }
+
+    /// `ZMQ_TOPICS_COUNT`.
+    pub(crate) fn topics_count(&mut self) -> Result<usize> {
+        let _ = self.process_mailbox();
+        self.pattern
+            .topics_count(&mut self.peers)
+            .map_err(pattern_error)
     }
 
     fn other_end_closed(&mut self, peer: PeerId) {

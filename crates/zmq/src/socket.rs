@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use zmq_patterns::{new_pattern, PatternOption};
+use zmq_patterns::{new_pattern_with_pubsub, PatternOption};
 use zmq_security::{CurveKeyPair, CurvePublicKey, CurveSecretKey, MechanismConfig};
 use zmq_transport::endpoint::{Direction, Endpoint};
 use zmq_transport::{EndpointId, Runtime, SocketLink, TransportOptions};
@@ -68,9 +68,14 @@ impl Socket {
         let runtime = ctx.runtime()?;
         let codec_type = socket_type.to_codec();
         let seed = seed();
-        let pattern = new_pattern(codec_type, seed).map_err(pattern_error)?;
+        let pattern = new_pattern_with_pubsub(codec_type, seed).map_err(pattern_error)?;
         let core = Core::new(pattern);
         let registration = ctx.register(&core.shared)?;
+        let mut options = SocketOptions::default();
+        // libzmq: subscribers drop what they queued when closed.
+        if matches!(socket_type, SocketType::SUB | SocketType::XSUB) {
+            options.linger = 0;
+        }
         Ok(Self {
             inner: RefCell::new(Inner {
                 core,
@@ -78,7 +83,7 @@ impl Socket {
                 runtime,
                 registration,
                 socket_type,
-                options: SocketOptions::default(),
+                options,
                 endpoints: Vec::new(),
                 rcvmore: false,
                 last_endpoint: String::new(),
@@ -365,6 +370,17 @@ impl Socket {
         })
     }
 
+    /// Passes an option that is an action or lives in the pattern alone (SUBSCRIBE,
+    /// XPUB_*...) to the pattern, and does the writes it causes.
+    pub(crate) fn pattern_option(&self, option: PatternOption) -> Result<()> {
+        self.with(|s| s.core.set_option(option))
+    }
+
+    /// `ZMQ_TOPICS_COUNT`.
+    pub(crate) fn topics_count(&self) -> Result<usize> {
+        self.with(|s| s.core.topics_count())
+    }
+
     pub(crate) fn read<T>(&self, f: impl FnOnce(&SocketOptions) -> T) -> Result<T> {
         self.with(|s| Ok(f(&s.options)))
     }
@@ -543,10 +559,10 @@ fn apply_pattern_option(s: &mut Inner, option: PatternOption) -> Result<()> {
             | PatternOption::ReqCorrelate(false)
             | PatternOption::ReqRelaxed(false)
     );
-    match s.core.pattern.set_option(option) {
+    match s.core.set_option(option) {
         Ok(()) => Ok(()),
         Err(_) if is_default => Ok(()),
-        Err(e) => Err(pattern_error(e)),
+        Err(e) => Err(e),
     }
 }
 

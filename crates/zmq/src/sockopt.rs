@@ -1,5 +1,7 @@
 //! The `get_*`, `set_*` and `is_*` option methods of `Socket`, as in the `zmq` crate.
 
+use bytes::Bytes;
+use zmq_patterns::PatternOption;
 use zmq_security::{CurvePublicKey, CurveSecretKey};
 
 use crate::error::{Error, Result};
@@ -250,5 +252,82 @@ impl Socket {
             return Err(Error::EINVAL);
         }
         self.update(|o| o.connect_routing_id = value.to_vec())
+    }
+}
+
+/// Publish-subscribe options. Like the `zmq` crate's, these are write-only (except
+/// `ZMQ_TOPICS_COUNT`), and they are not part of [`SocketOptions`](crate::SocketOptions):
+/// SUBSCRIBE and UNSUBSCRIBE are actions, and the others live in the socket's pattern.
+/// Setting one on a socket type that does not have it gives `EINVAL`, as in libzmq.
+impl Socket {
+    /// `ZMQ_SUBSCRIBE` (SUB, XSUB; XPUB with `ZMQ_XPUB_MANUAL`): receive messages whose
+    /// first frame starts with `topic` (empty: every message).
+    pub fn set_subscribe(&self, topic: &[u8]) -> Result<()> {
+        self.pattern_option(PatternOption::Subscribe(Bytes::copy_from_slice(topic)))
+    }
+
+    /// `ZMQ_UNSUBSCRIBE`: cancels one `set_subscribe` of `topic`.
+    pub fn set_unsubscribe(&self, topic: &[u8]) -> Result<()> {
+        self.pattern_option(PatternOption::Unsubscribe(Bytes::copy_from_slice(topic)))
+    }
+
+    /// `ZMQ_XPUB_VERBOSE`: an XPUB passes every subscribe to the application, not only
+    /// the first for a topic.
+    pub fn set_xpub_verbose(&self, value: bool) -> Result<()> {
+        self.pattern_option(PatternOption::XpubVerbose(value))
+    }
+
+    /// `ZMQ_XPUB_VERBOSER`: as `XPUB_VERBOSE`, and every unsubscribe too.
+    pub fn set_xpub_verboser(&self, value: bool) -> Result<()> {
+        self.pattern_option(PatternOption::XpubVerboser(value))
+    }
+
+    /// `ZMQ_XPUB_MANUAL`: an XPUB applies subscriptions only when the application sets
+    /// SUBSCRIBE/UNSUBSCRIBE (for the peer that sent the last one).
+    pub fn set_xpub_manual(&self, value: bool) -> Result<()> {
+        self.pattern_option(PatternOption::XpubManual(value))
+    }
+
+    /// `ZMQ_XPUB_MANUAL_LAST_VALUE`: as `XPUB_MANUAL`, and a message sent right after a
+    /// subscription goes to that subscriber only.
+    pub fn set_xpub_manual_last_value(&self, value: bool) -> Result<()> {
+        self.pattern_option(PatternOption::XpubManualLastValue(value))
+    }
+
+    /// `ZMQ_XPUB_NODROP`: sending blocks (or gives `EAGAIN`) at a subscriber's high-water
+    /// mark instead of dropping.
+    pub fn set_xpub_nodrop(&self, value: bool) -> Result<()> {
+        self.pattern_option(PatternOption::XpubNodrop(value))
+    }
+
+    /// `ZMQ_XPUB_WELCOME_MSG`: a message sent to each new subscriber (`None`: none).
+    pub fn set_xpub_welcome_msg(&self, value: Option<&str>) -> Result<()> {
+        let msg = value.map_or_else(Bytes::new, |v| Bytes::copy_from_slice(v.as_bytes()));
+        self.pattern_option(PatternOption::XpubWelcomeMsg(msg))
+    }
+
+    /// `ZMQ_XSUB_VERBOSE_UNSUBSCRIBE`: an XSUB forwards every unsubscribe, not only the
+    /// last for a topic.
+    pub fn set_xsub_verbose_unsubscribe(&self, value: bool) -> Result<()> {
+        self.pattern_option(PatternOption::XsubVerboseUnsubscribe(value))
+    }
+
+    /// `ZMQ_INVERT_MATCHING`: PUB, XPUB and SUB match the messages that do *not* start
+    /// with a subscribed topic.
+    pub fn set_invert_matching(&self, value: bool) -> Result<()> {
+        self.pattern_option(PatternOption::InvertMatching(value))
+    }
+
+    /// `ZMQ_ONLY_FIRST_SUBSCRIBE`: only the first frame of a multipart message can be a
+    /// subscription (XPUB, XSUB).
+    pub fn set_only_first_subscribe(&self, value: bool) -> Result<()> {
+        self.pattern_option(PatternOption::OnlyFirstSubscribe(value))
+    }
+
+    /// `ZMQ_TOPICS_COUNT`: the number of distinct topics subscribed to (PUB, XPUB: by any
+    /// peer; SUB, XSUB: by this socket).
+    pub fn get_topics_count(&self) -> Result<i32> {
+        self.topics_count()
+            .map(|n| i32::try_from(n).unwrap_or(i32::MAX))
     }
 }

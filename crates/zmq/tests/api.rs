@@ -44,10 +44,11 @@ fn version_has_and_constants() {
 #[test]
 fn unsupported_types_are_refused_clearly() {
     let ctx = zmq::Context::new();
-    // Publish-subscribe and STREAM arrive with their own work; until then they are refused
-    // instead of pretending to work.
-    for t in [zmq::PUB, zmq::SUB, zmq::XPUB, zmq::XSUB, zmq::STREAM] {
-        assert_eq!(ctx.socket(t).unwrap_err(), zmq::Error::ENOTSUP);
+    // STREAM arrives with its own work; until then it is refused instead of pretending
+    // to work. The publish-subscribe types are there.
+    assert_eq!(ctx.socket(zmq::STREAM).unwrap_err(), zmq::Error::ENOTSUP);
+    for t in [zmq::PUB, zmq::SUB, zmq::XPUB, zmq::XSUB] {
+        assert!(ctx.socket(t).is_ok());
     }
 }
 

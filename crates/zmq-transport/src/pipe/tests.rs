@@ -190,3 +190,50 @@ fn threaded_stream_with_blocking_on_both_sides() {
     producer.join().unwrap();
     assert_eq!(expected, MESSAGES, "nothing lost, nothing reordered");
 }
+
+#[test]
+fn a_hiccup_drops_what_was_queued_before_the_writer_acknowledged_it() {
+    let (mut w, mut r) = queue(0);
+    let rec = Arc::new(Recorder::default());
+    w.set_waker(rec.clone(), 7);
+    r.set_waker(rec.clone(), 8);
+    w.write(frame(b"first connection", false));
+    w.flush();
+    // The first connection is not a hiccup: what was queued is for it.
+    r.hiccup();
+    assert!(rec.take().is_empty());
+    assert_eq!(r.read(), Read::Frame(frame(b"first connection", false)));
+    w.write(frame(b"old", true));
+    w.write(frame(b"old 2", false));
+    w.flush();
+    r.hiccup();
+    assert_eq!(rec.take(), [(7, Wakeup::Hiccup)]);
+    w.write(frame(b"still old", false));
+    w.flush();
+    assert_eq!(
+        r.read(),
+        Read::Empty,
+        "nothing is read until the acknowledgement"
+    );
+    w.hiccup_ack();
+    // The acknowledgement wakes the reader (the flush above may have too).
+    assert_eq!(rec.take().last(), Some(&(8, Wakeup::Readable)));
+    assert_eq!(r.read(), Read::Empty);
+    w.write(frame(b"new", false));
+    w.flush();
+    assert_eq!(r.read(), Read::Frame(frame(b"new", false)));
+    assert_eq!(r.read(), Read::Empty);
+}
+
+#[test]
+fn closing_the_writer_ends_a_hiccup_nobody_will_acknowledge() {
+    let (mut w, mut r) = queue(0);
+    w.write(frame(b"m", false));
+    w.flush();
+    r.hiccup();
+    r.hiccup();
+    assert_eq!(r.read(), Read::Empty);
+    w.close();
+    assert_eq!(r.read(), Read::Frame(frame(b"m", false)));
+    assert_eq!(r.read(), Read::Closed);
+}
