@@ -10,8 +10,7 @@
 //!
 //! Built so far: [`Pair`], [`Req`], [`Rep`], [`Dealer`], [`Router`], [`Push`], [`Pull`],
 //! and [`Pub`], [`Sub`], [`XPub`], [`XSub`] with their [`SubscriptionTrie`] and
-//! [`MultiTrie`]. [`new_pattern`] makes any of the first seven behind a `Box<dyn Pattern>`,
-//! [`new_pattern_with_pubsub`] any of them.
+//! [`MultiTrie`]. [`new_pattern`] makes any of them behind a `Box<dyn Pattern>`.
 //!
 //! # Contract with the runtime
 //!
@@ -309,34 +308,11 @@ pub trait Pattern: Send {
 
 /// A pattern for `socket_type`; `seed` stands in for libzmq's random starting values.
 ///
-/// PUB, SUB, XPUB and XSUB are built by [`new_pattern_with_pubsub`] only, until the
-/// runtime converts their subscription messages to and from the wire forms (ZMTP 3.1
-/// SUBSCRIBE/CANCEL commands); then this function will build them too.
-///
-/// # Errors
-///
-/// [`PatternError::NotSupported`] for the types not built yet (STREAM and the draft
-/// types), and for now PUB, SUB, XPUB and XSUB.
-pub fn new_pattern(socket_type: SocketType, seed: u64) -> Result<Box<dyn Pattern>, PatternError> {
-    match socket_type {
-        SocketType::Pub | SocketType::Sub | SocketType::XPub | SocketType::XSub => {
-            Err(PatternError::NotSupported)
-        }
-        _ => new_pattern_with_pubsub(socket_type, seed),
-    }
-}
-
-/// A pattern for `socket_type`, publish-subscribe types included; `seed` stands in for
-/// libzmq's random starting values.
-///
 /// # Errors
 ///
 /// [`PatternError::NotSupported`] for the types not built yet (STREAM and the draft
 /// types).
-pub fn new_pattern_with_pubsub(
-    socket_type: SocketType,
-    seed: u64,
-) -> Result<Box<dyn Pattern>, PatternError> {
+pub fn new_pattern(socket_type: SocketType, seed: u64) -> Result<Box<dyn Pattern>, PatternError> {
     Ok(match socket_type {
         SocketType::Pair => Box::new(Pair::new()),
         SocketType::Pub => Box::new(Pub::new()),

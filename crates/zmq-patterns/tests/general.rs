@@ -4,9 +4,7 @@ mod common;
 
 use bytes::Bytes;
 use common::Harness;
-use zmq_patterns::{
-    new_pattern, new_pattern_with_pubsub, Frame, PatternError, PatternOption, SocketType,
-};
+use zmq_patterns::{new_pattern, Frame, PatternError, PatternOption, SocketType};
 
 const BUILT: [SocketType; 7] = [
     SocketType::Pair,
@@ -29,22 +27,6 @@ const PUBSUB: [SocketType; 4] = [
 fn new_pattern_builds_the_finished_types_and_refuses_the_rest() {
     for t in SocketType::ALL {
         match new_pattern(t, 42) {
-            Ok(p) => {
-                assert!(BUILT.contains(&t), "{t}");
-                assert_eq!(p.socket_type(), t);
-            }
-            Err(e) => {
-                assert!(!BUILT.contains(&t), "{t}");
-                assert_eq!(e, PatternError::NotSupported);
-            }
-        }
-    }
-}
-
-#[test]
-fn new_pattern_with_pubsub_builds_publish_subscribe_too() {
-    for t in SocketType::ALL {
-        match new_pattern_with_pubsub(t, 42) {
             Ok(p) => {
                 assert!(BUILT.contains(&t) || PUBSUB.contains(&t), "{t}");
                 assert_eq!(p.socket_type(), t);
@@ -83,7 +65,7 @@ fn options_apply_to_the_types_libzmq_takes_them_on() {
     ];
     for t in BUILT.into_iter().chain(PUBSUB) {
         for (option, types) in &table {
-            let mut p = new_pattern_with_pubsub(t, 0).unwrap();
+            let mut p = new_pattern(t, 0).unwrap();
             for option in [option.clone(), off(option.clone())] {
                 let want = if types.contains(&t) {
                     Ok(())

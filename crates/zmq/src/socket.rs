@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use zmq_patterns::{new_pattern_with_pubsub, PatternOption};
+use zmq_patterns::{new_pattern, PatternOption};
 use zmq_security::{CurveKeyPair, CurvePublicKey, CurveSecretKey, MechanismConfig};
 use zmq_transport::endpoint::{Direction, Endpoint};
 use zmq_transport::{EndpointId, Runtime, SocketLink, TransportOptions};
@@ -68,7 +68,7 @@ impl Socket {
         let runtime = ctx.runtime()?;
         let codec_type = socket_type.to_codec();
         let seed = seed();
-        let pattern = new_pattern_with_pubsub(codec_type, seed).map_err(pattern_error)?;
+        let pattern = new_pattern(codec_type, seed).map_err(pattern_error)?;
         let core = Core::new(pattern);
         let registration = ctx.register(&core.shared)?;
         let mut options = SocketOptions::default();

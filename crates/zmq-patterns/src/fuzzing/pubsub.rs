@@ -20,9 +20,7 @@ use zmtp_codec::{Frame, SocketType};
 
 use super::{CheckedPeers, Input, Queues};
 use crate::trie::{MultiTrie, Removed, SubscriptionTrie};
-use crate::{
-    new_pattern_with_pubsub, Attach, Pattern, PatternError, PatternOption, PeerId, PeerInfo,
-};
+use crate::{new_pattern, Attach, Pattern, PatternError, PatternOption, PeerId, PeerInfo};
 
 /// Runs [`trie_ops`] (even first byte) or [`pubsub_ops`] (odd) on the rest of `data`.
 pub fn subscription_trie(data: &[u8]) {
@@ -704,9 +702,9 @@ impl Driver {
 pub fn pubsub_ops(data: &[u8]) {
     let mut input = Input(data);
     let t = PUBSUB_TYPES[usize::from(input.byte()) % PUBSUB_TYPES.len()];
-    let pattern = match new_pattern_with_pubsub(t, 0) {
+    let pattern = match new_pattern(t, 0) {
         Ok(p) => p,
-        Err(e) => panic!("new_pattern_with_pubsub({t}) failed: {e}"),
+        Err(e) => panic!("new_pattern({t}) failed: {e}"),
     };
     let mut driver = Driver {
         t,

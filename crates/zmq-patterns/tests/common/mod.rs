@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
 use zmq_patterns::{
-    new_pattern_with_pubsub, Attach, Frame, Pattern, PatternError, PatternOption, PeerId, PeerInfo,
-    Peers, SocketType,
+    new_pattern, Attach, Frame, Pattern, PatternError, PatternOption, PeerId, PeerInfo, Peers,
+    SocketType,
 };
 
 /// A message as a list of frame payloads.
@@ -120,7 +120,7 @@ impl Harness {
 
     pub(crate) fn with_seed(t: SocketType, seed: u64) -> Self {
         Self {
-            pattern: new_pattern_with_pubsub(t, seed).expect("type is built"),
+            pattern: new_pattern(t, seed).expect("type is built"),
             peers: TestPeers::default(),
             next_peer: 1,
             auto_activate: true,
