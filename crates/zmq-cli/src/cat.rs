@@ -17,7 +17,8 @@ const TIMED_OUT: u8 = 2;
 
 /// Run a socket: send stdin lines as messages, print received messages as lines.
 ///
-/// PUSH sends; PULL prints; REQ sends each line and prints the reply; REP answers each
+/// PUSH and PUB send; PULL and SUB print (SUB takes --subscribe, everything without it);
+/// REQ sends each line and prints the reply; REP answers each
 /// request with the next line of stdin (or the request itself with --echo); PAIR, DEALER
 /// and ROUTER do both at once.
 ///
@@ -30,6 +31,7 @@ const TIMED_OUT: u8 = 2;
 ///   seq 3 | zmq cat push --connect tcp://localhost:5555
 ///   zmq cat rep --bind ipc:///tmp/echo --echo
 ///   echo hello | zmq cat req --connect ipc:///tmp/echo
+///   zmq cat sub --connect tcp://localhost:5558 --subscribe weather --subscribe news
 ///   zmq cat rep --bind 'tcp://*:5556' --echo --curve-server "$SECRET"
 ///   echo hi | zmq cat req --connect tcp://localhost:5556 --curve-serverkey "$PUBLIC"
 ///   zmq cat pull --bind 'tcp://*:5557' --plain-server --allow-user alice:wonderland
@@ -37,7 +39,7 @@ const TIMED_OUT: u8 = 2;
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct CatArgs {
-    /// Socket type, in any case: PAIR, REQ, REP, DEALER, ROUTER, PUSH or PULL.
+    /// Socket type, in any case: PAIR, REQ, REP, DEALER, ROUTER, PUSH, PULL, PUB or SUB.
     #[arg(value_name = "TYPE")]
     socket_type: String,
     /// Bind to an endpoint (repeatable), e.g. tcp://*:5555, ipc:///tmp/x, inproc://x.
@@ -49,7 +51,12 @@ pub(crate) struct CatArgs {
     /// REP: answer each request with the request itself instead of reading stdin.
     #[arg(long)]
     echo: bool,
-    /// Exit after this many messages (received, or sent by PUSH).
+    /// SUB: receive messages starting with this prefix (repeatable; none means every
+    /// message). A publisher drops what it sends before a subscriber's subscriptions reach
+    /// it, so start subscribers first.
+    #[arg(long, value_name = "PREFIX")]
+    subscribe: Vec<String>,
+    /// Exit after this many messages (received, or sent by PUSH and PUB).
     #[arg(long, value_name = "N")]
     count: Option<u64>,
     /// The text between frames of a message, on input and output.
@@ -144,6 +151,8 @@ pub(crate) fn run(args: &CatArgs) -> Result<ExitCode, String> {
     let (socket_type, role) = match args.socket_type.to_ascii_uppercase().as_str() {
         "PUSH" => (zmq::PUSH, Role::Send),
         "PULL" => (zmq::PULL, Role::Receive),
+        "PUB" => (zmq::PUB, Role::Send),
+        "SUB" => (zmq::SUB, Role::Receive),
         "REQ" => (zmq::REQ, Role::Request),
         "REP" => (zmq::REP, Role::Reply),
         "PAIR" => (zmq::PAIR, Role::Both),
@@ -151,7 +160,7 @@ pub(crate) fn run(args: &CatArgs) -> Result<ExitCode, String> {
         "ROUTER" => (zmq::ROUTER, Role::Both),
         other => {
             return Err(format!(
-                "unknown or unsupported socket type {other:?}; use PAIR, REQ, REP, DEALER, ROUTER, PUSH or PULL"
+                "unknown or unsupported socket type {other:?}; use PAIR, REQ, REP, DEALER, ROUTER, PUSH, PULL, PUB or SUB"
             ))
         }
     };
@@ -166,6 +175,21 @@ pub(crate) fn run(args: &CatArgs) -> Result<ExitCode, String> {
         .socket(socket_type)
         .map_err(|e| format!("cannot create a {} socket: {e}", args.socket_type))?;
     secure(&ctx, &socket, args)?;
+    if socket_type == zmq::SUB {
+        let everything = [String::new()];
+        let prefixes = if args.subscribe.is_empty() {
+            &everything[..]
+        } else {
+            &args.subscribe[..]
+        };
+        for prefix in prefixes {
+            socket
+                .set_subscribe(prefix.as_bytes())
+                .map_err(|e| format!("--subscribe {prefix:?}: {e}"))?;
+        }
+    } else if !args.subscribe.is_empty() {
+        return Err("--subscribe is for SUB sockets".into());
+    }
     if let Some(ms) = args.timeout {
         socket
             .set_rcvtimeo(ms)

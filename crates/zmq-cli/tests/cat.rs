@@ -170,3 +170,49 @@ fn help_lists_the_options() {
         assert!(help.contains(option), "{option} missing from --help");
     }
 }
+
+#[test]
+fn sub_receives_what_it_subscribed_to() {
+    let ep = ipc("pubsub");
+    let sub = Command::new(ZMQ)
+        .args([
+            "cat",
+            "SUB",
+            "--bind",
+            &ep,
+            "--subscribe",
+            "news",
+            "--subscribe",
+            "sport",
+        ])
+        .args(["--count", "2", "--timeout", "10000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut publisher = Command::new(ZMQ)
+        .args(["cat", "pub", "--connect", &ep])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Give the subscription time to reach the publisher: it drops what comes before.
+    std::thread::sleep(Duration::from_millis(500));
+    publisher
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"weather|rain\nnews|hello\nweather|sun\nsport|goal\n")
+        .unwrap();
+    let sub = sub.wait_with_output().unwrap();
+    assert!(sub.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&sub.stdout),
+        "news|hello\nsport|goal\n"
+    );
+    publisher.wait().unwrap();
+
+    let out = run_with_stdin(
+        &["cat", "push", "--bind", &ipc("nosub"), "--subscribe", "x"],
+        "",
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--subscribe is for SUB"));
+}
