@@ -364,3 +364,44 @@ fn our_sub_to_libzmq_xpub_sends_subscribe_and_cancel() {
     ours.set_unsubscribe(b"T").unwrap();
     assert_eq!(py.recv(&theirs), vec![b"\x00T".to_vec()]);
 }
+
+/// Subscriptions and cancels travel sealed inside CURVE MESSAGE boxes, and publishers still
+/// filter on them; an XPUB still sees them as notifications.
+#[test]
+fn publish_subscribe_under_curve() {
+    for transport in ["tcp", "ipc"] {
+        let ctx = zmq::Context::new();
+        let server_keys = zmq::CurveKeyPair::new().unwrap();
+        let xpub = socket(&ctx, zmq::XPUB);
+        xpub.set_curve_server(true).unwrap();
+        xpub.set_curve_secretkey(&server_keys.secret_key).unwrap();
+        let ep = bind(&xpub, transport);
+        let sub = socket(&ctx, zmq::SUB);
+        let client_keys = zmq::CurveKeyPair::new().unwrap();
+        sub.set_curve_serverkey(&server_keys.public_key).unwrap();
+        sub.set_curve_publickey(&client_keys.public_key).unwrap();
+        sub.set_curve_secretkey(&client_keys.secret_key).unwrap();
+        sub.connect(&ep).unwrap();
+
+        sub.set_subscribe(b"A").unwrap();
+        assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01A", "{transport}");
+        sub.set_subscribe(b"probe").unwrap();
+        assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01probe");
+        sync(&xpub, &sub, b"probe");
+        for msg in [&b"A1"[..], b"B1", b"A2"] {
+            xpub.send(msg, 0).unwrap();
+        }
+        assert_eq!(recv_skipping(&sub, b"probe"), b"A1");
+        assert_eq!(recv_skipping(&sub, b"probe"), b"A2");
+
+        sub.set_unsubscribe(b"A").unwrap();
+        assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x00A", "{transport}");
+        sub.set_subscribe(b"B").unwrap();
+        assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01B");
+        for msg in [&b"A3"[..], b"B2"] {
+            xpub.send(msg, 0).unwrap();
+        }
+        assert_eq!(recv_skipping(&sub, b"probe"), b"B2", "{transport}");
+        nothing_more(&sub, b"probe");
+    }
+}
