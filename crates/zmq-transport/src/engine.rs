@@ -196,10 +196,7 @@ impl Engine {
             }
         });
         let persistent = session.is_some();
-        let subscriber = matches!(
-            options.socket_type,
-            zmtp_codec::SocketType::Sub | zmtp_codec::SocketType::XSub
-        );
+        let subscriber = options.socket_type.sends_subscriptions();
         Self {
             stream,
             input: BytesMut::with_capacity(READ_CHUNK),

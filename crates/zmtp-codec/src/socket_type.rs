@@ -175,6 +175,13 @@ impl SocketType {
         matches!(self, Self::Req | Self::Dealer | Self::Router)
     }
 
+    /// Whether this type sends subscriptions to its peers (SUB and XSUB, RFC 29): one-frame
+    /// messages starting with 1 (subscribe) or 0 (cancel), which travel as SUBSCRIBE and
+    /// CANCEL commands to ZMTP 3.1 peers.
+    pub const fn sends_subscriptions(self) -> bool {
+        matches!(self, Self::Sub | Self::XSub)
+    }
+
     /// Whether this is one of the thread-safe draft types, which send and accept only
     /// single-part messages (RFC 37).
     pub const fn is_thread_safe(self) -> bool {
@@ -224,6 +231,15 @@ mod tests {
             SocketType::from_name_ignore_case("dealer"),
             Some(SocketType::Dealer)
         );
+    }
+
+    #[test]
+    fn subscribers() {
+        let subscribers: alloc::vec::Vec<SocketType> = SocketType::ALL
+            .into_iter()
+            .filter(|t| t.sends_subscriptions())
+            .collect();
+        assert_eq!(subscribers, [SocketType::Sub, SocketType::XSub]);
     }
 
     #[test]
