@@ -557,6 +557,43 @@ fn context_termination_ends_the_proxy_with_eterm() {
     }
 }
 
+/// CPU time of the calling thread, in clock ticks (Linux).
+fn thread_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    // Fields after the command name (which ends with the last ')'): utime and stime are
+    // the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// The proxy's wait (shared with `zmq::poll`) sleeps while it waits for input on a socket
+/// that could send: it does not wake at once because POLLOUT is there. A busy loop would
+/// burn about a second of CPU in this second; load on the machine only lowers the count.
+#[test]
+fn waiting_for_input_does_not_spin_while_output_is_possible() {
+    let ctx = zmq::Context::new();
+    let router = socket(&ctx, ROUTER);
+    let ep = bind(&router, "tcp");
+    let dealer = socket(&ctx, DEALER);
+    dealer.connect(&ep).unwrap();
+    assert!(dealer.get_events().unwrap().contains(zmq::POLLOUT));
+    let before = thread_cpu_ticks();
+    let started = Instant::now();
+    assert_eq!(dealer.poll(zmq::POLLIN, 1000).unwrap(), 0);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let used = thread_cpu_ticks() - before;
+    // Clock ticks are 1/100 s on Linux: allow a tenth of the wait.
+    assert!(
+        used <= 10,
+        "poll used {used} ticks of CPU in one idle second"
+    );
+}
+
 #[test]
 fn statistics_replies_are_checked() {
     let stats = ProxyStatistics {
