@@ -452,12 +452,19 @@ impl Core {
     /// `ZMQ_EVENTS`: whether a message can be received (POLLIN) or sent (POLLOUT) now.
     /// Also settles the `ZMQ_FD` descriptor: readable while an event is pending.
     pub(crate) fn events(&mut self) -> Result<(bool, bool)> {
+        self.events_for(true, true)
+    }
+
+    /// `ZMQ_EVENTS` for a wait on some events only: the `ZMQ_FD` descriptor is left
+    /// readable only if a wanted event is pending (or the mailbox gets work later), so a
+    /// wait for POLLIN does not wake at once because POLLOUT is available.
+    pub(crate) fn events_for(&mut self, want_in: bool, want_out: bool) -> Result<(bool, bool)> {
         self.shared.clear_signal();
         self.process_mailbox()?;
         let can_in = self.pattern.has_in(&mut self.peers);
         let can_out = self.pattern.has_out(&mut self.peers);
         self.detach_finished();
-        if can_in || can_out {
+        if (can_in && want_in) || (can_out && want_out) {
             self.shared.raise_signal();
         }
         Ok((can_in, can_out))

@@ -47,6 +47,7 @@ mod error;
 mod message;
 mod options;
 mod poll;
+mod proxy;
 mod socket;
 mod sockopt;
 mod z85;
@@ -65,6 +66,10 @@ pub use error::{Error, Result};
 pub use message::Message;
 pub use options::SocketOptions;
 pub use poll::{poll, PollEvents, PollItem};
+pub use proxy::{
+    proxy, proxy_steerable, proxy_steerable_with_capture, proxy_with_capture, Proxy,
+    ProxyStatistics, SideStatistics, StatisticsReplyError, PROXY_BURST_SIZE,
+};
 pub use socket::Socket;
 pub use z85::{z85_decode, z85_encode, DecodeError, EncodeError};
 pub use zap::{AuthDecision, AuthRequest, Credentials};

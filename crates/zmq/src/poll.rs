@@ -101,7 +101,7 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: i64) -> Result<i32> {
             item.revents = PollEvents::empty();
             match item.socket {
                 Some(socket) => {
-                    let (fd, events) = socket.shared_signal_events()?;
+                    let (fd, events) = socket.wait_state(item.events)?;
                     item.revents = events & item.events;
                     fds.push(PollFd {
                         fd,

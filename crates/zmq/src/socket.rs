@@ -385,9 +385,24 @@ impl Socket {
         self.with(|s| Ok(f(&s.options)))
     }
 
-    pub(crate) fn shared_signal_events(&self) -> Result<(std::os::fd::RawFd, PollEvents)> {
-        let fd = self.get_fd()?;
-        Ok((fd, self.get_events()?))
+    /// The `ZMQ_FD` descriptor and every event pending now, for a wait on `wanted`: the
+    /// descriptor becomes readable when one of `wanted` may have happened, not merely
+    /// because another event is pending.
+    pub(crate) fn wait_state(
+        &self,
+        wanted: PollEvents,
+    ) -> Result<(std::os::fd::RawFd, PollEvents)> {
+        self.with(|s| {
+            let fd = s.core.shared.signal_fd().map_err(|_| Error::EMFILE)?;
+            let (can_in, can_out) = s.core.events_for(
+                wanted.contains(PollEvents::POLLIN),
+                wanted.contains(PollEvents::POLLOUT),
+            )?;
+            let mut events = PollEvents::empty();
+            events.set(PollEvents::POLLIN, can_in);
+            events.set(PollEvents::POLLOUT, can_out);
+            Ok((fd, events))
+        })
     }
 }
 
