@@ -316,6 +316,14 @@ impl RawPeer {
         self.send_frame(true, false, &body);
     }
 
+    /// Sends a PONG with this context.
+    pub(crate) fn send_pong(&mut self, context: &[u8]) {
+        let mut body = vec![4];
+        body.extend_from_slice(b"PONG");
+        body.extend_from_slice(context);
+        self.send_frame(true, false, &body);
+    }
+
     /// The next frame, within [`WAIT`]; `None` if the connection closed first.
     pub(crate) fn recv_frame(&mut self) -> Option<RawFrame> {
         self.recv_frame_until(Instant::now() + WAIT)
