@@ -5,7 +5,8 @@
 //! interval carrying the TTL in deciseconds, traffic or not; a PONG echoing the PING's
 //! context cut to 16 bytes; a silent peer closed after the interval and the timeout, then
 //! the connection made again; a peer that sends traffic but no PONG kept; a peer's PING TTL
-//! closing the connection when it goes silent. Between our sockets heartbeats keep
+//! closing the connection when it goes silent; a peer we stopped reading (our queue is
+//! full) not judged by its silence. Between our sockets heartbeats keep
 //! connections up over tcp and ipc, with NULL and with CURVE. Against libzmq (pyzmq's
 //! bundled 4.3.5, `tests/peers/`): libzmq's PINGs are answered, ours are, and a libzmq
 //! process stopped with SIGSTOP is detected by the timeout; also publish-subscribe under
@@ -257,6 +258,34 @@ fn the_peers_ttl_closes_the_connection_when_it_goes_silent() {
         dealer.send(&b"again"[..], 0).unwrap();
         assert_eq!(next.recv_msg(), frames(&[b"again"]));
     }
+}
+
+#[test]
+fn a_peer_we_stopped_reading_is_not_judged_by_its_silence() {
+    const QUEUED: usize = 200;
+    let ctx = zmq::Context::new();
+    let listener = RawListener::tcp();
+    let (dealer, mut peer, _) = connected_dealer(&ctx, &listener, |s| {
+        s.set_heartbeat_ivl(IVL_MS).unwrap();
+        s.set_heartbeat_timeout(2 * IVL_MS).unwrap();
+        s.set_rcvhwm(5).unwrap();
+    });
+    // More than the DEALER's queue takes: we stop reading the peer, which then says
+    // nothing (not even PONG) for 10 intervals while the application reads nothing.
+    for n in 0..QUEUED {
+        peer.send_msg(&[format!("m{n}").as_bytes()]);
+    }
+    let quiet = Instant::now() + ms(10 * IVL_MS);
+    while let Some(frame) = peer.recv_frame_until(quiet) {
+        assert!(frame.ping().is_some(), "only PINGs: {frame:?}");
+    }
+    // Nothing was lost: the connection stayed up.
+    for n in 0..QUEUED {
+        assert_eq!(dealer.recv_bytes(0).unwrap(), format!("m{n}").as_bytes());
+    }
+    // Reading again, the peer's silence counts: after the next PING and the timeout, the
+    // connection is closed.
+    peer.expect_closed(WAIT);
 }
 
 /// Our DEALER pings our ROUTER, which answers, through 15 idle intervals: the DEALER
