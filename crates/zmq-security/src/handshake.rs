@@ -129,6 +129,16 @@ pub struct Established {
     pub cipher: Option<CurveCipher>,
 }
 
+impl Established {
+    /// Whether the peer speaks ZMTP 1.0 without a greeting. Such a peer sends no
+    /// subscriptions, so a publisher subscribes it to everything (libzmq-notes 1.11).
+    /// A versioned ZMTP 1.0 peer always names its socket type: a byte that names none is
+    /// refused.
+    pub fn is_unversioned(&self) -> bool {
+        self.version == Version::V1_0 && self.peer_socket_type.is_none()
+    }
+}
+
 /// What a step of the handshake left to do.
 #[derive(Debug)]
 pub(crate) enum Step<S> {

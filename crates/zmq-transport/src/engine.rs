@@ -13,6 +13,12 @@
 //! wakes it. After a CURVE handshake, every frame out is sealed and every frame in opened
 //! by the connection's cipher. A failed handshake writes what it queued for the peer (an
 //! ERROR command) before the connection closes, and the engine ends with the reason.
+//!
+//! Heartbeats: on ZMTP 3.x connections the engine answers PING with PONG, sends PING every
+//! `ZMQ_HEARTBEAT_IVL`, and ends the connection when the peer stays silent past our
+//! timeout or its own PING's TTL ([`crate::heartbeat`]). One reactor timer follows the
+//! earliest heartbeat deadline. PING and PONG go out only between messages, sealed under
+//! CURVE like every frame, and at most one of each waits for the stream.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
@@ -27,9 +33,11 @@ use zmq_security::{
 };
 use zmtp_codec::limits::DEFAULT_HANDSHAKE_COMMAND_SIZE;
 use zmtp_codec::{
-    Command, DecodeError, Decoder, Frame, Item, Mechanism, Metadata, Version, WriteBatch,
+    Command, DecodeError, Decoder, Frame, Item, Mechanism, Metadata, SocketType, Version,
+    WriteBatch,
 };
 
+use crate::heartbeat::{Expiry, Heartbeat, PingSettings};
 use crate::options::TransportOptions;
 use crate::pipe::{pipe_pair, PipeEnd, Read as PipeRead, Wakeup};
 use crate::reactor::{Ctx, Key, Scheduled, TimerId, TimerKind, Timers};
@@ -91,6 +99,9 @@ pub(crate) enum EngineEnd {
     Detached,
     /// The I/O thread is stopping.
     Terminated,
+    /// Heartbeats: the peer stayed silent past our `ZMQ_HEARTBEAT_TIMEOUT`, or past the TTL
+    /// of its own PING (libzmq's `timeout_error`; the monitor reports DISCONNECTED).
+    HeartbeatTimeout(Expiry),
 }
 
 enum Phase {
@@ -145,6 +156,15 @@ pub(crate) struct Engine {
     out_at_start: bool,
     /// Our socket is a SUB or XSUB: its subscriptions go out in the peer's wire form.
     subscriber: bool,
+    /// ZMTP 3.x after the handshake: PING, PONG and their timers.
+    heartbeat: Option<Heartbeat>,
+    /// The reactor timer at the heartbeat's earliest deadline.
+    heartbeat_timer: Option<Scheduled>,
+    /// That timer fired: the heartbeat's deadlines are checked at the next run.
+    heartbeat_due: bool,
+    /// The PONG answering the peer's last PING, until it is written (a newer PING
+    /// replaces it, so a peer that sends PINGs and reads nothing cannot grow our queue).
+    pong: Option<Command>,
 }
 
 impl Engine {
@@ -229,6 +249,10 @@ impl Engine {
             failing: None,
             out_at_start: true,
             subscriber,
+            heartbeat: None,
+            heartbeat_timer: None,
+            heartbeat_due: false,
+            pong: None,
         }
     }
 
@@ -283,6 +307,41 @@ impl Engine {
         }
     }
 
+    /// Whether the timer `id` is the heartbeat's: the engine must then run, to check its
+    /// deadlines.
+    pub(crate) fn heartbeat_timer_fired(&mut self, id: TimerId) -> bool {
+        if self.heartbeat_timer.is_some_and(|t| t.id == id) {
+            self.heartbeat_timer = None;
+            self.heartbeat_due = true;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Checks the heartbeat's deadlines if its timer fired, then runs the connection, then
+    /// points the heartbeat timer at the next deadline. `Err` ends the engine.
+    pub(crate) fn run(&mut self, ctx: &mut Ctx<'_>) -> Result<(), EngineEnd> {
+        if std::mem::take(&mut self.heartbeat_due) {
+            if let Some(hb) = &mut self.heartbeat {
+                hb.on_time(Instant::now(), !self.in_blocked)
+                    .map_err(EngineEnd::HeartbeatTimeout)?;
+            }
+        }
+        self.run_traffic(ctx)?;
+        let want = self.heartbeat.as_ref().and_then(Heartbeat::deadline);
+        if self.heartbeat_timer.map(|t| t.at) != want {
+            if let Some(t) = self.heartbeat_timer.take() {
+                ctx.timers.cancel(t.at, t.id);
+            }
+            self.heartbeat_timer = want.map(|at| Scheduled {
+                at,
+                id: ctx.timers.add(at, ctx.key, TimerKind::Heartbeat),
+            });
+        }
+        Ok(())
+    }
+
     fn handshake_end(&mut self, error: HandshakeError) -> EngineEnd {
         let zap_text = match error {
             HandshakeError::ZapDenied { .. } => self.zap_text.take(),
@@ -314,7 +373,7 @@ impl Engine {
     }
 
     /// Moves bytes and frames until nothing moves. `Err` ends the engine.
-    pub(crate) fn run(&mut self, ctx: &mut Ctx<'_>) -> Result<(), EngineEnd> {
+    fn run_traffic(&mut self, ctx: &mut Ctx<'_>) -> Result<(), EngineEnd> {
         if let Some(end) = self.failed.take() {
             return Err(end);
         }
@@ -497,6 +556,9 @@ impl Engine {
         loop {
             if !pipe.writer.in_message() && !pipe.writer.can_write() {
                 self.in_blocked = true;
+                if let Some(hb) = &mut self.heartbeat {
+                    hb.on_input_stopped();
+                }
                 break;
             }
             let item = match decoder.decode(&mut self.input) {
@@ -517,24 +579,18 @@ impl Engine {
                 },
                 None => item,
             };
+            if let Some(hb) = &mut self.heartbeat {
+                hb.on_frame();
+            }
             match item {
                 Item::Data { body, more } => pipe.writer.write(Frame { data: body, more }),
                 Item::Command(command) => match command {
-                    Command::Ping { .. } => {
-                        if let Some(pong) = command.pong_for() {
-                            match &mut self.sealer {
-                                Some(sealer) => {
-                                    if let Err(e) = sealer.seal_command(&pong, &mut self.out) {
-                                        pipe.writer.flush();
-                                        return Err(EngineEnd::Crypto(e));
-                                    }
-                                }
-                                // PONG never fails: its context is cut to the limit.
-                                None => {
-                                    let _ = self.out.push_command(&pong);
-                                }
-                            }
+                    // Answered between our outbound messages (see `queue_heartbeat`).
+                    Command::Ping { ttl, .. } => {
+                        if let Some(hb) = &mut self.heartbeat {
+                            hb.on_ping(ttl, Instant::now(), true);
                         }
+                        self.pong = command.pong_for();
                     }
                     Command::Error { reason } => {
                         pipe.writer.flush();
@@ -561,6 +617,7 @@ impl Engine {
 
     /// The handshake is done: set up traffic and give the socket its peer.
     fn established(&mut self, mut est: zmq_security::Established, ctx: &mut Ctx<'_>) {
+        let unversioned = est.is_unversioned();
         if let Some(t) = self.handshake_timer.take() {
             ctx.timers.cancel(t.at, t.id);
         }
@@ -592,7 +649,7 @@ impl Engine {
         }
         metadata.extend_from(&est.peer_metadata);
         let metadata = Arc::new(metadata);
-        let pipe = match self.pipe.take() {
+        let mut pipe = match self.pipe.take() {
             Some(mut session) => {
                 // A connect's session got a (new) connection: a subscriber drops what it
                 // queued for the old one and sends all its subscriptions again (libzmq's
@@ -620,8 +677,23 @@ impl Engine {
         pipe.reader.set_waker(Arc::clone(ctx.waker), ctx.key as u64);
         pipe.writer.set_waker(Arc::clone(ctx.waker), ctx.key as u64);
         pipe.writer.set_metadata(metadata);
+        // An unversioned ZMTP 1.0 peer sends no subscriptions: a publisher subscribes it to
+        // everything, as libzmq does (`process_routing_id_msg`).
+        if unversioned && matches!(self.options.socket_type, SocketType::Pub | SocketType::XPub) {
+            pipe.writer.write(Frame::last(Bytes::from_static(&[1])));
+            pipe.writer.flush();
+        }
         self.pipe = Some(pipe);
         self.phase = Phase::Active(decoder);
+        // ZMTP 1.0 and 2.0 have no commands, so no heartbeats.
+        if est.version.has_commands() {
+            let settings = self.options.heartbeat_ivl.map(|ivl| PingSettings {
+                ivl,
+                timeout: self.options.heartbeat_timeout,
+                ttl: self.options.heartbeat_ttl,
+            });
+            self.heartbeat = Some(Heartbeat::new(settings, Instant::now()));
+        }
     }
 
     /// Moves queued outbound frames into the batch (sealed, after a CURVE handshake), while
@@ -640,6 +712,14 @@ impl Engine {
         };
         let mut progress = false;
         while self.out.len() < OUT_BATCH {
+            if self.out_at_start {
+                progress |= queue_heartbeat(
+                    &mut self.heartbeat,
+                    &mut self.pong,
+                    &mut self.sealer,
+                    &mut self.out,
+                )?;
+            }
             match pipe.reader.read() {
                 PipeRead::Frame(f) => {
                     let at_start = std::mem::replace(&mut self.out_at_start, !f.more);
@@ -679,9 +759,13 @@ impl Engine {
         why: EngineEnd,
         timers: &mut Timers,
     ) -> (Owner, Option<PipeEnd>) {
-        for t in [self.handshake_timer.take(), self.linger_timer.take()]
-            .into_iter()
-            .flatten()
+        for t in [
+            self.handshake_timer.take(),
+            self.linger_timer.take(),
+            self.heartbeat_timer.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             timers.cancel(t.at, t.id);
         }
@@ -704,6 +788,31 @@ impl Engine {
             None => (self.owner, None),
         }
     }
+}
+
+/// Queues the PONG and the PING that wait, if any (sealed after a CURVE handshake).
+/// Called only between messages. Returns whether anything was queued.
+fn queue_heartbeat(
+    heartbeat: &mut Option<Heartbeat>,
+    pong: &mut Option<Command>,
+    sealer: &mut Option<CurveSealer>,
+    out: &mut WriteBatch,
+) -> Result<bool, EngineEnd> {
+    let ping = heartbeat.as_mut().and_then(Heartbeat::take_ping);
+    let mut queued = false;
+    for command in [pong.take(), ping].into_iter().flatten() {
+        match sealer {
+            Some(sealer) => sealer
+                .seal_command(&command, out)
+                .map_err(EngineEnd::Crypto)?,
+            // Neither fails: a PONG's context is cut to the limit, a PING has none.
+            None => {
+                let _ = out.push_command(&command);
+            }
+        }
+        queued = true;
+    }
+    Ok(queued)
 }
 
 /// CURVE's randomness for one handshake (at most 96 bytes: the short-term key, the cookie

@@ -19,6 +19,7 @@
 pub mod endpoint;
 mod engine;
 pub mod errno;
+mod heartbeat;
 pub mod net;
 pub mod options;
 pub mod pipe;

@@ -64,6 +64,16 @@ pub struct TransportOptions {
     pub zap_domain: Bytes,
     /// `ZMQ_ZAP_ENFORCE_DOMAIN`: RFC 27's strict rules (see `zmq_security::zap`).
     pub zap_enforce_domain: bool,
+    /// `ZMQ_HEARTBEAT_IVL`: send a PING this often once the handshake is done (ZMTP 3.x
+    /// peers only); `None` (0) for none.
+    pub heartbeat_ivl: Option<Duration>,
+    /// `ZMQ_HEARTBEAT_TIMEOUT`, resolved: how long the peer may stay silent after our PING
+    /// before the connection is closed; `None` for no limit. (libzmq's default, -1, means
+    /// the interval: the facade passes `heartbeat_ivl` then.)
+    pub heartbeat_timeout: Option<Duration>,
+    /// `ZMQ_HEARTBEAT_TTL` in deciseconds, as our PINGs carry it: how long the peer may go
+    /// without hearing from us before it closes the connection (0: no limit).
+    pub heartbeat_ttl: u16,
 }
 
 impl TransportOptions {
@@ -94,6 +104,9 @@ impl TransportOptions {
             mechanism: MechanismConfig::Null,
             zap_domain: Bytes::new(),
             zap_enforce_domain: false,
+            heartbeat_ivl: None,
+            heartbeat_timeout: None,
+            heartbeat_ttl: 0,
         }
     }
 }

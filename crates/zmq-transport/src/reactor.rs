@@ -224,6 +224,8 @@ pub(crate) enum TimerKind {
     ConnectTimeout,
     Handshake,
     Linger,
+    /// The earliest of a connection's heartbeat deadlines (see `heartbeat`).
+    Heartbeat,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -525,6 +527,13 @@ impl Reactor {
             (TimerKind::Handshake | TimerKind::Linger, Some(Source::Engine(engine))) => {
                 if let Some(end) = engine.timer_fired(id, kind) {
                     self.end_engine(key, end);
+                }
+            }
+            (TimerKind::Heartbeat, Some(Source::Engine(engine))) => {
+                // The engine checks its heartbeat deadlines when it runs.
+                let fired = engine.heartbeat_timer_fired(id);
+                if fired {
+                    self.drive_engine(key);
                 }
             }
             _ => {}

@@ -130,6 +130,16 @@ pub struct SocketOptions {
     /// domain and no ZAP handler refuses every peer, and a CURVE server without a domain
     /// does not ask the handler.
     pub zap_enforce_domain: bool,
+    /// `ZMQ_HEARTBEAT_IVL`: send a ZMTP PING to each peer this often, in ms; 0 for none.
+    /// Only ZMTP 3.x peers get them (1.0 and 2.0 have no commands).
+    pub heartbeat_ivl: i32,
+    /// `ZMQ_HEARTBEAT_TTL` in ms, 0 to 6553599: how long the peer may go without hearing
+    /// from us before it closes the connection. PINGs carry it in deciseconds, so it is
+    /// kept rounded down to a multiple of 100 (0 for no limit).
+    pub heartbeat_ttl: i32,
+    /// `ZMQ_HEARTBEAT_TIMEOUT` in ms: how long a peer may stay silent after our PING before
+    /// the connection is closed (and reconnected, for a connect); -1 for the interval.
+    pub heartbeat_timeout: i32,
 }
 
 impl Default for SocketOptions {
@@ -172,6 +182,9 @@ impl Default for SocketOptions {
             curve_serverkey: [0; 32],
             zap_domain: String::new(),
             zap_enforce_domain: false,
+            heartbeat_ivl: 0,
+            heartbeat_ttl: 0,
+            heartbeat_timeout: -1,
         }
     }
 }
@@ -217,6 +230,9 @@ impl fmt::Debug for SocketOptions {
             curve_serverkey,
             zap_domain,
             zap_enforce_domain,
+            heartbeat_ivl,
+            heartbeat_ttl,
+            heartbeat_timeout,
         } = self;
         let secret = |set: bool| if set { "(set)" } else { "" };
         f.debug_struct("SocketOptions")
@@ -257,6 +273,9 @@ impl fmt::Debug for SocketOptions {
             .field("curve_serverkey", &z85_key::text(curve_serverkey))
             .field("zap_domain", zap_domain)
             .field("zap_enforce_domain", zap_enforce_domain)
+            .field("heartbeat_ivl", heartbeat_ivl)
+            .field("heartbeat_ttl", heartbeat_ttl)
+            .field("heartbeat_timeout", heartbeat_timeout)
             .finish()
     }
 }

@@ -445,6 +445,13 @@ impl Inner {
         t.mechanism = mechanism_config(o);
         t.zap_domain = Bytes::from(o.zap_domain.clone());
         t.zap_enforce_domain = o.zap_enforce_domain;
+        t.heartbeat_ivl = ms(o.heartbeat_ivl);
+        t.heartbeat_timeout = match o.heartbeat_timeout {
+            -1 => t.heartbeat_ivl,
+            timeout => ms(timeout),
+        };
+        // Validated: at most 6553599 ms, so the deciseconds fit.
+        t.heartbeat_ttl = u16::try_from(o.heartbeat_ttl / 100).unwrap_or(u16::MAX);
         t
     }
 
@@ -520,6 +527,10 @@ fn mechanism_config(o: &SocketOptions) -> MechanismConfig {
     }
 }
 
+/// The largest `ZMQ_HEARTBEAT_TTL`, in ms: PINGs carry it in 16 bits of deciseconds
+/// (RFC 37; libzmq's `options.cpp` refuses more).
+const MAX_HEARTBEAT_TTL: i32 = u16::MAX as i32 * 100 + 99;
+
 fn validate(o: &SocketOptions) -> Result<()> {
     let ok = o.sndhwm >= 0
         && o.rcvhwm >= 0
@@ -545,7 +556,10 @@ fn validate(o: &SocketOptions) -> Result<()> {
         && o.mechanism != Mechanism::ZMQ_GSSAPI
         && o.plain_username.len() <= 255
         && o.plain_password.len() <= 255
-        && o.zap_domain.len() <= 255;
+        && o.zap_domain.len() <= 255
+        && o.heartbeat_ivl >= 0
+        && (0..=MAX_HEARTBEAT_TTL).contains(&o.heartbeat_ttl)
+        && o.heartbeat_timeout >= -1;
     if ok {
         Ok(())
     } else {

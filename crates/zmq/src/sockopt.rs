@@ -78,6 +78,53 @@ bool_options! {
     is_zap_enforce_domain, set_zap_enforce_domain, zap_enforce_domain, "`ZMQ_ZAP_ENFORCE_DOMAIN`: RFC 27's strict ZAP rules (see [`SocketOptions::zap_enforce_domain`](crate::SocketOptions::zap_enforce_domain))";
 }
 
+/// Heartbeat options (`ZMQ_HEARTBEAT_*`), checked and rounded as `zmq_setsockopt` does.
+impl Socket {
+    /// `ZMQ_HEARTBEAT_IVL`: how often a PING goes to each peer, in ms (0: never).
+    pub fn get_heartbeat_ivl(&self) -> Result<i32> {
+        self.read(|o| o.heartbeat_ivl)
+    }
+
+    /// Sets `ZMQ_HEARTBEAT_IVL`, in ms (0: no PINGs); `EINVAL` if negative. It applies to
+    /// connections made after the call.
+    pub fn set_heartbeat_ivl(&self, value: i32) -> Result<()> {
+        if value < 0 {
+            return Err(Error::EINVAL);
+        }
+        self.update(|o| o.heartbeat_ivl = value)
+    }
+
+    /// `ZMQ_HEARTBEAT_TTL`, in ms: a multiple of 100, since PINGs carry deciseconds.
+    pub fn get_heartbeat_ttl(&self) -> Result<i32> {
+        self.read(|o| o.heartbeat_ttl)
+    }
+
+    /// Sets `ZMQ_HEARTBEAT_TTL`, in ms, rounded down to deciseconds as libzmq does (so
+    /// values under 100 are 0: no limit); `EINVAL` beyond 6553599 or below -99.
+    pub fn set_heartbeat_ttl(&self, value: i32) -> Result<()> {
+        // libzmq divides first and checks the deciseconds: -99..=-1 round to 0.
+        let deciseconds = value / 100;
+        if !(0..=i32::from(u16::MAX)).contains(&deciseconds) {
+            return Err(Error::EINVAL);
+        }
+        self.update(|o| o.heartbeat_ttl = deciseconds * 100)
+    }
+
+    /// `ZMQ_HEARTBEAT_TIMEOUT`, in ms: -1 (the default) means the interval.
+    pub fn get_heartbeat_timeout(&self) -> Result<i32> {
+        self.read(|o| o.heartbeat_timeout)
+    }
+
+    /// Sets `ZMQ_HEARTBEAT_TIMEOUT`, in ms (0: no timeout); `EINVAL` if negative, as in
+    /// libzmq (the default, -1, cannot be set back).
+    pub fn set_heartbeat_timeout(&self, value: i32) -> Result<()> {
+        if value < 0 {
+            return Err(Error::EINVAL);
+        }
+        self.update(|o| o.heartbeat_timeout = value)
+    }
+}
+
 /// Security options, as `zmq_setsockopt` sets them: each setter also sets the mechanism and
 /// the role the way libzmq does, so the last one set decides (libzmq-notes 1.3, 1.10).
 impl Socket {

@@ -11,8 +11,8 @@
 //! Against libzmq (`tests/peers/libzmq_security_peer.py`): CURVE and PLAIN with us as
 //! client and as server, ZAP handlers on both sides allowing and denying (the refused side
 //! sees libzmq's monitor events, which proves our ERROR reached it), wrong server keys both
-//! ways, and NULL with a ZAP domain. Heartbeats and publish-subscribe under CURVE come with
-//! their own issues.
+//! ways, and NULL with a ZAP domain. Heartbeats and publish-subscribe under CURVE, with
+//! libzmq too, are in `heartbeat.rs`.
 //!
 //! The libzmq tests need a Python with pyzmq (`cargo xtask tools`, or `ZMQ_INTEROP_PYTHON`);
 //! without one they fail and say so.

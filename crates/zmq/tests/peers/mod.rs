@@ -113,6 +113,11 @@ impl Libzmq {
         }
     }
 
+    /// The peer's process id (to stop and continue it with signals).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
