@@ -64,6 +64,9 @@ pub struct TransportOptions {
     pub zap_domain: Bytes,
     /// `ZMQ_ZAP_ENFORCE_DOMAIN`: RFC 27's strict rules (see `zmq_security::zap`).
     pub zap_enforce_domain: bool,
+    /// `ZMQ_STREAM_NOTIFY` (STREAM): queue an empty message to the socket when a raw
+    /// connection is made and when it is lost.
+    pub raw_notify: bool,
 }
 
 impl TransportOptions {
@@ -94,6 +97,7 @@ impl TransportOptions {
             mechanism: MechanismConfig::Null,
             zap_domain: Bytes::new(),
             zap_enforce_domain: false,
+            raw_notify: true,
         }
     }
 }
