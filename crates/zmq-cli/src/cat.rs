@@ -4,6 +4,9 @@
 //! separator; receiving types print each message as a line, its frames joined by it. A
 //! frame that is not printable text is shown as `0x` and hex digits, and such a frame on
 //! input is sent as those bytes, so ROUTER routing ids can be read and written.
+//!
+//! STREAM is a raw TCP (or ipc) server or client instead: bytes in and out as they are,
+//! with peers coming and going reported on stderr.
 
 use std::io::{self, BufRead, Write};
 use std::os::fd::AsRawFd;
@@ -22,6 +25,12 @@ const TIMED_OUT: u8 = 2;
 /// request with the next line of stdin (or the request itself with --echo); PAIR, DEALER
 /// and ROUTER do both at once.
 ///
+/// STREAM is a raw TCP or ipc server (--bind) or client (--connect), as nc is: what peers
+/// send is written to stdout as it comes, stdin goes to every connected peer as it comes,
+/// and peers connecting and disconnecting are reported on stderr with their routing ids.
+/// --echo sends what a peer sends back to it; --count N exits after N connections ended.
+/// A client exits when its server closes the connection.
+///
 /// Security: CURVE with --curve-server SECRET on one side and --curve-serverkey PUBLIC on
 /// the other (`zmq keygen` makes keys); PLAIN with --plain-server on one side and
 /// --plain-user/--plain-password on the other. Which side binds does not matter.
@@ -36,10 +45,13 @@ const TIMED_OUT: u8 = 2;
 ///   echo hi | zmq cat req --connect tcp://localhost:5556 --curve-serverkey "$PUBLIC"
 ///   zmq cat pull --bind 'tcp://*:5557' --plain-server --allow-user alice:wonderland
 ///   echo hi | zmq cat push --connect tcp://localhost:5557 --plain-user alice --plain-password wonderland
+///   zmq cat stream --bind 'tcp://*:7777' --echo
+///   printf 'GET / HTTP/1.0\r\n\r\n' | zmq cat stream --connect tcp://example.com:80
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct CatArgs {
-    /// Socket type, in any case: PAIR, REQ, REP, DEALER, ROUTER, PUSH, PULL, PUB or SUB.
+    /// Socket type, in any case: PAIR, REQ, REP, DEALER, ROUTER, PUSH, PULL, PUB, SUB or
+    /// STREAM.
     #[arg(value_name = "TYPE")]
     socket_type: String,
     /// Bind to an endpoint (repeatable), e.g. tcp://*:5555, ipc:///tmp/x, inproc://x.
@@ -49,6 +61,7 @@ pub(crate) struct CatArgs {
     #[arg(long, value_name = "EP")]
     connect: Vec<String>,
     /// REP: answer each request with the request itself instead of reading stdin.
+    /// STREAM: send what each peer sends back to it.
     #[arg(long)]
     echo: bool,
     /// SUB: receive messages starting with this prefix (repeatable; none means every
@@ -56,7 +69,8 @@ pub(crate) struct CatArgs {
     /// it, so start subscribers first.
     #[arg(long, value_name = "PREFIX")]
     subscribe: Vec<String>,
-    /// Exit after this many messages (received, or sent by PUSH and PUB).
+    /// Exit after this many messages (received, or sent by PUSH and PUB); for STREAM,
+    /// after this many connections ended.
     #[arg(long, value_name = "N")]
     count: Option<u64>,
     /// The text between frames of a message, on input and output.
@@ -145,6 +159,8 @@ enum Role {
     Request,
     Reply,
     Both,
+    /// STREAM: raw bytes.
+    Raw,
 }
 
 pub(crate) fn run(args: &CatArgs) -> Result<ExitCode, String> {
@@ -158,9 +174,10 @@ pub(crate) fn run(args: &CatArgs) -> Result<ExitCode, String> {
         "PAIR" => (zmq::PAIR, Role::Both),
         "DEALER" => (zmq::DEALER, Role::Both),
         "ROUTER" => (zmq::ROUTER, Role::Both),
+        "STREAM" => (zmq::STREAM, Role::Raw),
         other => {
             return Err(format!(
-                "unknown or unsupported socket type {other:?}; use PAIR, REQ, REP, DEALER, ROUTER, PUSH, PULL, PUB or SUB"
+                "unknown or unsupported socket type {other:?}; use PAIR, REQ, REP, DEALER, ROUTER, PUSH, PULL, PUB, SUB or STREAM"
             ))
         }
     };
@@ -201,12 +218,17 @@ pub(crate) fn run(args: &CatArgs) -> Result<ExitCode, String> {
             .bind(ep)
             .map_err(|e| format!("cannot bind {ep}: {e}"))?;
     }
+    // A STREAM's connects, by routing id: stdin goes to them before they are up.
+    let mut connects = Vec::new();
     for ep in &args.connect {
         check_endpoint(ep, Direction::Connect)
             .map_err(|e| format!("cannot connect to {ep}: {e}"))?;
         socket
             .connect(ep)
             .map_err(|e| format!("cannot connect to {ep}: {e}"))?;
+        if role == Role::Raw {
+            connects.push(socket.get_identity().map_err(|e| e.to_string())?);
+        }
     }
     let mut cat = Cat {
         socket: &socket,
@@ -220,6 +242,7 @@ pub(crate) fn run(args: &CatArgs) -> Result<ExitCode, String> {
         Role::Request => cat.request(),
         Role::Reply => cat.reply(),
         Role::Both => cat.both(),
+        Role::Raw => cat.raw(connects),
     };
     match outcome {
         Ok(()) => Ok(ExitCode::SUCCESS),
@@ -377,6 +400,87 @@ impl Cat<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl Cat<'_> {
+    /// STREAM: raw bytes between the peers and stdin/stdout.
+    fn raw(&mut self, connects: Vec<Vec<u8>>) -> Result<(), Stop> {
+        use std::collections::BTreeSet;
+        use std::io::Read;
+        let failed = |what: &str, e: zmq::Error| Stop::Failed(format!("cannot {what}: {e}"));
+        let stdin = io::stdin();
+        let stdin_fd = stdin.as_raw_fd();
+        let mut stdin = stdin.lock();
+        let mut stdin_open = true;
+        let mut input = vec![0u8; 64 * 1024];
+        // Peers whose connection is up, from the notifications.
+        let mut connected: BTreeSet<Vec<u8>> = BTreeSet::new();
+        let client = self.args.bind.is_empty();
+        let timeout = self.args.timeout.map_or(-1, i64::from);
+        while !self.finished() {
+            let mut items = vec![self.socket.as_poll_item(zmq::POLLIN)];
+            if stdin_open {
+                items.push(zmq::PollItem::from_fd(stdin_fd, zmq::POLLIN));
+            }
+            let ready = zmq::poll(&mut items, timeout).map_err(|e| failed("poll", e))?;
+            if ready == 0 {
+                return Err(Stop::TimedOut);
+            }
+            let socket_ready = items[0].is_readable();
+            let stdin_ready = stdin_open && (items[1].is_readable() || items[1].is_error());
+            drop(items);
+            if socket_ready {
+                let (id, data) = match self.receive_one()?.as_slice() {
+                    [id, data] => (id.clone(), data.clone()),
+                    other => {
+                        return Err(Stop::Failed(format!(
+                            "a STREAM message has 2 frames, not {}",
+                            other.len()
+                        )))
+                    }
+                };
+                let name = format!("0x{}", crate::to_hex(&id));
+                if !data.is_empty() {
+                    self.out.write_all(&data)?;
+                    self.out.flush()?;
+                    if self.args.echo {
+                        self.send_raw(&id, &data)?;
+                    }
+                } else if connected.insert(id.clone()) {
+                    eprintln!("zmq: peer {name} connected");
+                } else {
+                    connected.remove(&id);
+                    eprintln!("zmq: peer {name} disconnected");
+                    self.done += 1;
+                    if client && connected.is_empty() {
+                        return Ok(());
+                    }
+                }
+            }
+            if stdin_ready {
+                let n = stdin
+                    .read(&mut input)
+                    .map_err(|e| Stop::Failed(format!("cannot read stdin: {e}")))?;
+                if n == 0 {
+                    stdin_open = false;
+                    continue;
+                }
+                let peers: BTreeSet<&Vec<u8>> = connected.iter().chain(&connects).collect();
+                for id in peers {
+                    self.send_raw(id, &input[..n])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends bytes to a STREAM peer; one that has just gone is skipped.
+    fn send_raw(&self, id: &[u8], data: &[u8]) -> Result<(), Stop> {
+        match self.socket.send_multipart([id, data], 0) {
+            Ok(()) | Err(zmq::Error::EHOSTUNREACH) => Ok(()),
+            Err(e) => Err(Stop::Failed(format!("cannot send: {e}"))),
+        }
     }
 }
 

@@ -216,3 +216,93 @@ fn sub_receives_what_it_subscribed_to() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("--subscribe is for SUB"));
 }
+
+/// Connects to a Unix socket as soon as it is bound.
+fn unix_connect(path: &str) -> std::os::unix::net::UnixStream {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match std::os::unix::net::UnixStream::connect(path) {
+            Ok(c) => {
+                c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                return c;
+            }
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("nothing listens on {path}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn stream_echo_server_serves_a_plain_client() {
+    use std::io::Read;
+    let ep = ipc("stream-echo");
+    let server = Command::new(ZMQ)
+        .args([
+            "cat",
+            "stream",
+            "--bind",
+            &ep,
+            "--echo",
+            "--count",
+            "1",
+            "--timeout",
+            "10000",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut c = unix_connect(ep.strip_prefix("ipc://").unwrap());
+    c.write_all(b"raw bytes\x00\x01, no framing").unwrap();
+    let mut back = vec![0; 23];
+    c.read_exact(&mut back).unwrap();
+    assert_eq!(back, b"raw bytes\x00\x01, no framing");
+    drop(c);
+    let out = server.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(out.stdout, b"raw bytes\x00\x01, no framing");
+    assert!(
+        stderr.contains("connected") && stderr.contains("disconnected"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn stream_client_sends_stdin_and_prints_the_reply_until_the_server_closes() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0; 256];
+        while !request.ends_with(b"\r\n\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "the client closed early");
+            request.extend_from_slice(&buf[..n]);
+        }
+        s.write_all(b"HTTP/1.0 200 OK\r\n\r\nhi").unwrap();
+        request
+    });
+    let out = run_with_stdin(
+        &[
+            "cat",
+            "stream",
+            "--connect",
+            &format!("tcp://127.0.0.1:{port}"),
+            "--timeout",
+            "10000",
+        ],
+        "GET / HTTP/1.0\r\n\r\n",
+    );
+    assert_eq!(server.join().unwrap(), b"GET / HTTP/1.0\r\n\r\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(out.stdout, b"HTTP/1.0 200 OK\r\n\r\nhi");
+}

@@ -9,8 +9,8 @@
 //! tie-breaker.
 //!
 //! Built so far: [`Pair`], [`Req`], [`Rep`], [`Dealer`], [`Router`], [`Push`], [`Pull`],
-//! and [`Pub`], [`Sub`], [`XPub`], [`XSub`] with their [`SubscriptionTrie`] and
-//! [`MultiTrie`]. [`new_pattern`] makes any of them behind a `Box<dyn Pattern>`.
+//! [`Pub`], [`Sub`], [`XPub`], [`XSub`] with their [`SubscriptionTrie`] and
+//! [`MultiTrie`], and [`Stream`]. [`new_pattern`] makes any of them behind a `Box<dyn Pattern>`.
 //!
 //! # Contract with the runtime
 //!
@@ -120,6 +120,7 @@ mod rep;
 mod req;
 mod router;
 mod set;
+mod stream;
 mod trie;
 mod xpub;
 mod xsub;
@@ -135,6 +136,7 @@ pub use pipeline::{Pull, Push};
 pub use rep::Rep;
 pub use req::Req;
 pub use router::Router;
+pub use stream::Stream;
 pub use trie::{MultiTrie, Removed, SubscriptionTrie};
 pub use xpub::{Pub, XPub, XPUB_PENDING_LIMIT};
 pub use xsub::{Sub, XSub};
@@ -304,14 +306,29 @@ pub trait Pattern: Send {
         let _ = peers;
         Err(PatternError::Invalid)
     }
+
+    /// A peer whose connection the application asked to close (STREAM: an empty data
+    /// frame), one per call; `None` when there is none. The pattern has detached it
+    /// already; the runtime closes its queues (sending what was queued to it before) and
+    /// its connection. The runtime calls this after every successful `send`. The other
+    /// types never ask.
+    fn take_disconnect(&mut self) -> Option<PeerId> {
+        None
+    }
+
+    /// The routing id this pattern generated last for a peer (STREAM: libzmq's
+    /// `ZMQ_ROUTING_ID` of a STREAM socket, how an application learns the id of the peer
+    /// of its last `connect`). The other types give `None`.
+    fn generated_routing_id(&self) -> Option<Bytes> {
+        None
+    }
 }
 
 /// A pattern for `socket_type`; `seed` stands in for libzmq's random starting values.
 ///
 /// # Errors
 ///
-/// [`PatternError::NotSupported`] for the types not built yet (STREAM and the draft
-/// types).
+/// [`PatternError::NotSupported`] for the types not built yet (the draft types).
 pub fn new_pattern(socket_type: SocketType, seed: u64) -> Result<Box<dyn Pattern>, PatternError> {
     Ok(match socket_type {
         SocketType::Pair => Box::new(Pair::new()),
@@ -325,6 +342,7 @@ pub fn new_pattern(socket_type: SocketType, seed: u64) -> Result<Box<dyn Pattern
         SocketType::Pull => Box::new(Pull::new()),
         SocketType::XPub => Box::new(XPub::new()),
         SocketType::XSub => Box::new(XSub::new()),
+        SocketType::Stream => Box::new(Stream::new(seed)),
         _ => return Err(PatternError::NotSupported),
     })
 }

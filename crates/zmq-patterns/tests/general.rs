@@ -6,7 +6,7 @@ use bytes::Bytes;
 use common::Harness;
 use zmq_patterns::{new_pattern, Frame, PatternError, PatternOption, SocketType};
 
-const BUILT: [SocketType; 7] = [
+const BUILT: [SocketType; 8] = [
     SocketType::Pair,
     SocketType::Req,
     SocketType::Rep,
@@ -14,6 +14,7 @@ const BUILT: [SocketType; 7] = [
     SocketType::Router,
     SocketType::Push,
     SocketType::Pull,
+    SocketType::Stream,
 ];
 
 const PUBSUB: [SocketType; 4] = [

@@ -45,6 +45,10 @@ use crate::runtime::{EndpointId, NewPeer, SocketLink};
 use crate::stream::Stream;
 use crate::zap::{ZapPending, ZapPoll, ZapRouter};
 
+/// STREAM's connections: no ZMTP (a child module, for the engine's fields).
+#[path = "raw_engine.rs"]
+mod raw_engine;
+
 /// The most read at once when no large frame is pending.
 const READ_CHUNK: usize = 64 * 1024;
 /// Outbound bytes gathered before writing, so one connection cannot hog the thread.
@@ -109,6 +113,8 @@ enum Phase {
     /// decoder, and lasts only while the connection is set up.
     Handshake(Box<Handshake>),
     Active(Decoder),
+    /// A STREAM socket's connection: raw bytes both ways (`raw_engine`).
+    Raw,
 }
 
 pub(crate) struct Engine {
@@ -217,7 +223,8 @@ impl Engine {
         });
         let persistent = session.is_some();
         let subscriber = options.socket_type.sends_subscriptions();
-        Self {
+        let raw = options.socket_type == SocketType::Stream;
+        let mut engine = Self {
             stream,
             input: BytesMut::with_capacity(READ_CHUNK),
             out,
@@ -253,7 +260,11 @@ impl Engine {
             heartbeat_timer: None,
             heartbeat_due: false,
             pong: None,
+        };
+        if raw {
+            engine.become_raw(ctx);
         }
+        engine
     }
 
     pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
@@ -377,6 +388,9 @@ impl Engine {
         if let Some(end) = self.failed.take() {
             return Err(end);
         }
+        if matches!(self.phase, Phase::Raw) {
+            return self.run_raw();
+        }
         loop {
             let mut progress = false;
             // Nothing is read after a failed handshake, nor while a ZAP handler decides:
@@ -454,7 +468,7 @@ impl Engine {
                 }
                 _ => READ_CHUNK,
             },
-            Phase::Handshake(_) => READ_CHUNK,
+            Phase::Handshake(_) | Phase::Raw => READ_CHUNK,
         };
         let start = self.input.len();
         self.input.resize(start + chunk, 0);

@@ -74,6 +74,9 @@ pub struct TransportOptions {
     /// `ZMQ_HEARTBEAT_TTL` in deciseconds, as our PINGs carry it: how long the peer may go
     /// without hearing from us before it closes the connection (0: no limit).
     pub heartbeat_ttl: u16,
+    /// `ZMQ_STREAM_NOTIFY` (STREAM): queue an empty message to the socket when a raw
+    /// connection is made and when it is lost.
+    pub raw_notify: bool,
 }
 
 impl TransportOptions {
@@ -107,6 +110,7 @@ impl TransportOptions {
             heartbeat_ivl: None,
             heartbeat_timeout: None,
             heartbeat_ttl: 0,
+            raw_notify: true,
         }
     }
 }

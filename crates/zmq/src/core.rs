@@ -292,14 +292,25 @@ impl Core {
 
     /// The pipe of a connect made before its peer exists: the socket's end is attached
     /// now, so messages queue; the other end is for the transport.
+    /// `routing_id` is the connect's `CONNECT_ROUTING_ID` (or empty), for a STREAM.
     pub(crate) fn attach_session(
         &mut self,
         sndhwm: usize,
         rcvhwm: usize,
+        routing_id: Bytes,
     ) -> (Option<PeerId>, PipeEnd) {
         let (ours, theirs) = pipe_pair(sndhwm, rcvhwm);
-        let id = self.attach(NewPeer::new(ours, Bytes::new(), None, None));
+        let id = self.attach(NewPeer::new(ours, routing_id, None, None));
         (id, theirs)
+    }
+
+    /// The next peer the pattern asks to disconnect (STREAM's close request), with the
+    /// bind or connect it came through. The pattern has detached it already; the caller
+    /// closes what must close, then [`Core::detach`]es it.
+    pub(crate) fn take_disconnect(&mut self) -> Option<(PeerId, Option<EndpointId>)> {
+        let peer = self.pattern.take_disconnect()?;
+        let endpoint = self.peers.slots.get(&peer).and_then(|s| s.endpoint);
+        Some((peer, endpoint))
     }
 
     /// Records which connect a session peer belongs to, once the connect has an id.

@@ -112,7 +112,7 @@ pub enum SocketType {
     XPUB,
     /// Extended subscriber (RFC 29).
     XSUB,
-    /// Raw TCP stream.
+    /// Raw TCP (or ipc) peers, without ZMTP: `[routing id, bytes]` messages.
     STREAM,
 }
 

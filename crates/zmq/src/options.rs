@@ -98,6 +98,9 @@ pub struct SocketOptions {
     pub router_handover: bool,
     /// `ZMQ_PROBE_ROUTER`: send an empty message to each new peer.
     pub probe_router: bool,
+    /// `ZMQ_STREAM_NOTIFY` (STREAM): receive `[routing id, ""]` when a peer connects and
+    /// when it disconnects. Defaults to true, as libzmq.
+    pub stream_notify: bool,
     /// `ZMQ_REQ_CORRELATE`: a REQ tags requests with an id and matches replies to it.
     pub req_correlate: bool,
     /// `ZMQ_REQ_RELAXED`: a REQ may send a new request without waiting for the reply.
@@ -171,6 +174,7 @@ impl Default for SocketOptions {
             router_mandatory: false,
             router_handover: false,
             probe_router: false,
+            stream_notify: true,
             req_correlate: false,
             req_relaxed: false,
             mechanism: Mechanism::ZMQ_NULL,
@@ -219,6 +223,7 @@ impl fmt::Debug for SocketOptions {
             router_mandatory,
             router_handover,
             probe_router,
+            stream_notify,
             req_correlate,
             req_relaxed,
             mechanism,
@@ -262,6 +267,7 @@ impl fmt::Debug for SocketOptions {
             .field("router_mandatory", router_mandatory)
             .field("router_handover", router_handover)
             .field("probe_router", probe_router)
+            .field("stream_notify", stream_notify)
             .field("req_correlate", req_correlate)
             .field("req_relaxed", req_relaxed)
             .field("mechanism", mechanism)

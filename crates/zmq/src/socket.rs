@@ -138,7 +138,14 @@ impl Socket {
             // sockets directly.
             let session_first = !matches!(parsed, Endpoint::Inproc(_)) && !options.defer_attach;
             let (peer, session) = if session_first {
-                let (peer, theirs) = s.core.attach_session(options.sndhwm, options.rcvhwm);
+                let given = routing_id.clone().unwrap_or_default();
+                let (peer, theirs) = s.core.attach_session(options.sndhwm, options.rcvhwm, given);
+                if peer.is_none() && s.socket_type == SocketType::STREAM {
+                    // A CONNECT_ROUTING_ID already in use (libzmq asserts): keep it set.
+                    s.options.connect_routing_id =
+                        routing_id.map(|r| r.to_vec()).unwrap_or_default();
+                    return Err(Error::EINVAL);
+                }
                 (peer, Some(theirs))
             } else {
                 (None, None)
@@ -221,7 +228,9 @@ impl Socket {
         self.with(|s| {
             let frame = Frame::new(msg.into_bytes(), flags & SNDMORE != 0);
             let deadline = Deadline::from_timeout(s.options.sndtimeo, flags & DONTWAIT != 0);
-            s.core.send(frame, deadline)
+            s.core.send(frame, deadline)?;
+            s.close_requested_peers();
+            Ok(())
         })
     }
 
@@ -381,6 +390,18 @@ impl Socket {
         self.with(|s| s.core.topics_count())
     }
 
+    /// `ZMQ_ROUTING_ID`: the option as set; on a STREAM, the routing id it generated last
+    /// for a peer, if any (libzmq's STREAM writes it there, so that the application learns
+    /// the id of the peer of its last `connect`).
+    pub(crate) fn routing_id(&self) -> Result<Vec<u8>> {
+        self.with(|s| {
+            Ok(match s.core.pattern.generated_routing_id() {
+                Some(id) => id.to_vec(),
+                None => s.options.routing_id.clone(),
+            })
+        })
+    }
+
     pub(crate) fn read<T>(&self, f: impl FnOnce(&SocketOptions) -> T) -> Result<T> {
         self.with(|s| Ok(f(&s.options)))
     }
@@ -411,6 +432,21 @@ impl Inner {
     /// the next blocking call, not here.
     fn take_new_peers(&mut self) {
         let _ = self.core.process_mailbox();
+    }
+
+    /// Closes the connections the application asked to close (a STREAM's empty data
+    /// frame): what was queued to each is sent first. A connect's connection ends the
+    /// connect, as libzmq's session ends with its pipe: no reconnecting.
+    fn close_requested_peers(&mut self) {
+        while let Some((peer, endpoint)) = self.core.take_disconnect() {
+            let connect =
+                endpoint.and_then(|id| self.endpoints.iter().position(|e| e.id == id && !e.bind));
+            if let Some(i) = connect {
+                let record = self.endpoints.remove(i);
+                self.runtime.close_endpoint(record.id, self.linger());
+            }
+            self.core.detach(peer);
+        }
     }
 
     fn transport_options(&self) -> TransportOptions {
@@ -452,6 +488,7 @@ impl Inner {
         };
         // Validated: at most 6553599 ms, so the deciseconds fit.
         t.heartbeat_ttl = u16::try_from(o.heartbeat_ttl / 100).unwrap_or(u16::MAX);
+        t.raw_notify = o.stream_notify;
         t
     }
 

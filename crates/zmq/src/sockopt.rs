@@ -287,18 +287,42 @@ impl Socket {
         self.update(|o| o.routing_id = value.to_vec())
     }
 
-    /// Gets `ZMQ_ROUTING_ID` (`ZMQ_IDENTITY`).
+    /// Gets `ZMQ_ROUTING_ID` (`ZMQ_IDENTITY`). On a STREAM socket, as in libzmq, it is the
+    /// routing id generated last for a peer once there is one: read it after `connect` to
+    /// learn the id to send to that peer with.
     pub fn get_identity(&self) -> Result<Vec<u8>> {
-        self.read(|o| o.routing_id.clone())
+        self.routing_id()
     }
 
-    /// Sets `ZMQ_CONNECT_ROUTING_ID`: the routing id a ROUTER gives the peer of its next
-    /// `connect` (1 to 255 bytes).
+    /// Sets `ZMQ_CONNECT_ROUTING_ID`: the routing id a ROUTER or a STREAM gives the peer of
+    /// its next `connect` (1 to 255 bytes), instead of the peer's own (ROUTER) or a
+    /// generated one. A STREAM's `connect` with an id already in use fails with `EINVAL`.
     pub fn set_connect_routing_id(&self, value: &[u8]) -> Result<()> {
         if value.is_empty() {
             return Err(Error::EINVAL);
         }
         self.update(|o| o.connect_routing_id = value.to_vec())
+    }
+
+    /// Sets `ZMQ_CONNECT_RID`, libzmq's older name of `ZMQ_CONNECT_ROUTING_ID`: see
+    /// [`set_connect_routing_id`](Self::set_connect_routing_id).
+    pub fn set_connect_rid(&self, value: &[u8]) -> Result<()> {
+        self.set_connect_routing_id(value)
+    }
+
+    /// Sets `ZMQ_STREAM_NOTIFY` (STREAM only, else `EINVAL`): whether the application
+    /// receives `[routing id, ""]` when a peer connects and when it disconnects (the
+    /// default). It applies to the binds and connects made after it.
+    pub fn set_stream_notify(&self, value: bool) -> Result<()> {
+        if self.get_socket_type()? != crate::SocketType::STREAM {
+            return Err(Error::EINVAL);
+        }
+        self.update(|o| o.stream_notify = value)
+    }
+
+    /// Whether `ZMQ_STREAM_NOTIFY` is on (see [`set_stream_notify`](Self::set_stream_notify)).
+    pub fn is_stream_notify(&self) -> Result<bool> {
+        self.read(|o| o.stream_notify)
     }
 }
 

@@ -171,6 +171,20 @@ impl WriteBatch {
         self.len += bytes.len();
     }
 
+    /// Appends raw bytes with no framing (a STREAM socket's data). Large ones are not
+    /// copied.
+    pub fn push_bytes(&mut self, bytes: Bytes) {
+        if bytes.len() >= self.large {
+            self.len += bytes.len();
+            if !self.tail.is_empty() {
+                self.ready.push_back(self.tail.split().freeze());
+            }
+            self.ready.push_back(bytes);
+        } else {
+            self.push_raw(&bytes);
+        }
+    }
+
     /// Appends a data frame. A large body is not copied.
     pub fn push_data(&mut self, more: bool, body: Bytes) {
         if body.len() >= self.large {
@@ -251,6 +265,26 @@ mod tests {
 
     fn flatten(batch: &WriteBatch) -> Vec<u8> {
         batch.chunks().flatten().copied().collect()
+    }
+
+    #[test]
+    fn raw_bytes_keep_their_order_and_large_ones_are_not_copied() {
+        let mut batch = WriteBatch::new(Version::V3_1);
+        batch.set_large_frame(4);
+        let large = Bytes::from_static(b"LARGE BODY");
+        batch.push_bytes(Bytes::from_static(b"ab"));
+        batch.push_bytes(large.clone());
+        batch.push_bytes(Bytes::from_static(b"c"));
+        assert_eq!(flatten(&batch), b"abLARGE BODYc");
+        assert_eq!(batch.len(), 13);
+        let chunk = batch.chunks().nth(1).unwrap();
+        assert_eq!(
+            chunk.as_ptr(),
+            large.as_ptr(),
+            "the large body is its own chunk"
+        );
+        batch.advance(5);
+        assert_eq!(flatten(&batch), b"GE BODYc");
     }
 
     #[test]

@@ -48,7 +48,7 @@ import zmq
 TYPES = {
     name: getattr(zmq, name)
     for name in ("PAIR", "REQ", "REP", "DEALER", "ROUTER", "PUSH", "PULL", "PUB", "SUB",
-                 "XPUB", "XSUB")
+                 "XPUB", "XSUB", "STREAM")
 }
 
 
