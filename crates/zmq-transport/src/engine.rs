@@ -27,9 +27,13 @@ use zmq_security::{
 };
 use zmtp_codec::limits::DEFAULT_HANDSHAKE_COMMAND_SIZE;
 use zmtp_codec::{
-    Command, DecodeError, Decoder, Frame, Item, Mechanism, Metadata, Version, WriteBatch,
+    Command, DecodeError, Decoder, Frame, Item, Mechanism, Metadata, SocketType, Version,
+    WriteBatch,
 };
+use zmq_security::FailureClass;
 
+use crate::errno;
+use crate::monitor::{self, EventKind, MonitorEvent};
 use crate::options::TransportOptions;
 use crate::pipe::{pipe_pair, PipeEnd, Read as PipeRead, Wakeup};
 use crate::reactor::{Ctx, Key, Scheduled, TimerId, TimerKind, Timers};
@@ -56,12 +60,8 @@ pub(crate) enum Owner {
     Connecter(Key),
 }
 
-/// Why an engine stopped.
-///
-/// The details are what the socket monitor reports (DISCONNECTED, HANDSHAKE_FAILED_* with
-/// their reasons), which arrives with the monitor; until then only the kind of end is used.
+/// Why an engine stopped: the socket monitor reports it ([`Engine::report_end`]).
 #[derive(Debug)]
-#[allow(dead_code)]
 pub(crate) enum EngineEnd {
     /// The peer closed the connection (everything it sent was delivered).
     PeerClosed,
@@ -145,9 +145,15 @@ pub(crate) struct Engine {
     out_at_start: bool,
     /// Our socket is a SUB or XSUB: its subscriptions go out in the peer's wire form.
     subscriber: bool,
+    /// Our socket is a PUB or XPUB that has not yet had a subscription from this
+    /// connection: the first one raises [`EventKind::Subscribed`].
+    awaiting_subscription: bool,
+    /// The connection's endpoint, as its monitor events name it.
+    endpoint: Arc<str>,
 }
 
 impl Engine {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         stream: Stream,
         owner: Owner,
@@ -155,6 +161,7 @@ impl Engine {
         options: Arc<TransportOptions>,
         session: Option<PipeEnd>,
         peer_routing_id: Option<Bytes>,
+        endpoint: Arc<str>,
         ctx: &mut Ctx<'_>,
     ) -> Self {
         let mut out = WriteBatch::new(Version::V3_1);
@@ -197,6 +204,8 @@ impl Engine {
         });
         let persistent = session.is_some();
         let subscriber = options.socket_type.sends_subscriptions();
+        let awaiting_subscription =
+            matches!(options.socket_type, SocketType::Pub | SocketType::XPub);
         Self {
             stream,
             input: BytesMut::with_capacity(READ_CHUNK),
@@ -229,6 +238,8 @@ impl Engine {
             failing: None,
             out_at_start: true,
             subscriber,
+            awaiting_subscription,
+            endpoint,
         }
     }
 
@@ -494,6 +505,8 @@ impl Engine {
         let Some(pipe) = self.pipe.as_mut() else {
             return Ok(false);
         };
+        let mut first_subscription = false;
+        let mut in_at_start = !pipe.writer.in_message();
         loop {
             if !pipe.writer.in_message() && !pipe.writer.can_write() {
                 self.in_blocked = true;
@@ -518,7 +531,12 @@ impl Engine {
                 None => item,
             };
             match item {
-                Item::Data { body, more } => pipe.writer.write(Frame { data: body, more }),
+                Item::Data { body, more } => {
+                    // ZMTP 3.0 and older peers subscribe with a data frame `\x01topic`.
+                    first_subscription |= !more && in_at_start && body.first() == Some(&1);
+                    in_at_start = !more;
+                    pipe.writer.write(Frame { data: body, more });
+                }
                 Item::Command(command) => match command {
                     Command::Ping { .. } => {
                         if let Some(pong) = command.pong_for() {
@@ -549,6 +567,7 @@ impl Engine {
                         data.extend_from_slice(&[u8::from(subscribe)]);
                         data.extend_from_slice(topic);
                         pipe.writer.write(Frame::last(data.freeze()));
+                        first_subscription |= subscribe;
                     }
                     // Everything else after the handshake is dropped, as libzmq does.
                     _ => {}
@@ -556,6 +575,12 @@ impl Engine {
             }
         }
         pipe.writer.flush();
+        // Raised once the subscription is in the socket's pipe, so that the socket applies
+        // it before it sends anything more.
+        if first_subscription && self.awaiting_subscription {
+            self.awaiting_subscription = false;
+            self.emit(EventKind::Subscribed, 0, |_| {});
+        }
         Ok((self.input.len(), self.out.len()) != before)
     }
 
@@ -622,6 +647,78 @@ impl Engine {
         pipe.writer.set_metadata(metadata);
         self.pipe = Some(pipe);
         self.phase = Phase::Active(decoder);
+        if self.peer_routing_id.is_none() && !est.peer_routing_id.is_empty() {
+            self.peer_routing_id = Some(est.peer_routing_id.clone());
+        }
+        self.emit(EventKind::HandshakeSucceeded, 0, |_| {});
+    }
+
+    /// Raises a monitor event about this connection, with its peer's details.
+    fn emit(&self, kind: EventKind, value: u32, detail: impl FnOnce(&mut MonitorEvent)) {
+        monitor::emit(&*self.link, kind, value, &self.endpoint, |ev| {
+            let address = self.stream.peer_address();
+            ev.peer_address = (!address.is_empty()).then_some(address);
+            ev.routing_id.clone_from(&self.peer_routing_id);
+            detail(ev);
+        });
+    }
+
+    /// Reports how the connection ended, as libzmq's `stream_engine_base_t::error` does: a
+    /// failed handshake first (the kind of failure and its value), then DISCONNECTED. A
+    /// connection the socket closed (closing, dropping the peer, terminating) ends silently.
+    pub(crate) fn report_end(&self, why: &EngineEnd) {
+        let fd = monitor::value(self.raw_fd());
+        let handshaking = matches!(self.phase, Phase::Handshake(_));
+        let reason = match why {
+            EngineEnd::Drained | EngineEnd::Detached | EngineEnd::Terminated => return,
+            EngineEnd::PeerClosed => "the peer closed the connection".to_owned(),
+            EngineEnd::Io(e) => e.to_string(),
+            EngineEnd::Handshake { error, zap_text } => match zap_text {
+                Some(text) => format!("{error} (ZAP: {})", text.escape_ascii()),
+                None => error.to_string(),
+            },
+            EngineEnd::Protocol(e) => e.to_string(),
+            EngineEnd::Crypto(e) => e.to_string(),
+            EngineEnd::PeerError(reason) => {
+                format!("the peer sent ERROR \"{}\"", reason.escape_ascii())
+            }
+            EngineEnd::TimedOut if handshaking => {
+                "the handshake did not finish within ZMQ_HANDSHAKE_IVL".to_owned()
+            }
+            EngineEnd::TimedOut => "the connection timed out".to_owned(),
+        };
+        let failed = match why {
+            EngineEnd::Handshake { error, .. } | EngineEnd::Crypto(error) => {
+                Some(match error.monitor_class() {
+                    FailureClass::Protocol => (
+                        EventKind::HandshakeFailedProtocol,
+                        error.zmtp_error_code().unwrap_or(0),
+                    ),
+                    FailureClass::Auth => (
+                        EventKind::HandshakeFailedAuth,
+                        u32::from(error.zap_status().unwrap_or(0)),
+                    ),
+                    _ => (
+                        EventKind::HandshakeFailedNoDetail,
+                        monitor::value(no_detail_errno(error)),
+                    ),
+                })
+            }
+            _ if handshaking => {
+                let errno = match why {
+                    EngineEnd::Io(e) => e.raw_os_error().unwrap_or(errno::EPROTO),
+                    EngineEnd::TimedOut => libc::ETIMEDOUT,
+                    EngineEnd::PeerClosed => libc::EPIPE,
+                    _ => errno::EPROTO,
+                };
+                Some((EventKind::HandshakeFailedNoDetail, monitor::value(errno)))
+            }
+            _ => None,
+        };
+        if let Some((kind, value)) = failed {
+            self.emit(kind, value, |ev| ev.reason = Some(reason.clone()));
+        }
+        self.emit(EventKind::Disconnected, fd, |ev| ev.reason = Some(reason));
     }
 
     /// Moves queued outbound frames into the batch (sealed, after a CURVE handshake), while
@@ -703,6 +800,15 @@ impl Engine {
             }
             None => (self.owner, None),
         }
+    }
+}
+
+/// The errno of a HANDSHAKE_FAILED_NO_DETAIL event for a failure of ours (libzmq gives
+/// `EFAULT` when the ZAP handler it needs is missing).
+fn no_detail_errno(error: &HandshakeError) -> i32 {
+    match error {
+        HandshakeError::NoZapHandler { .. } | HandshakeError::ZapNotPending => errno::EFAULT,
+        _ => errno::EPROTO,
     }
 }
 

@@ -25,9 +25,11 @@ use slab::Slab;
 
 use crate::endpoint::Host;
 use crate::engine::{Engine, EngineEnd, Owner};
+use crate::monitor::{self, EventKind};
 use crate::options::TransportOptions;
 use crate::pipe::{PipeEnd, Wake, Wakeup};
 use crate::runtime::{EndpointId, SocketLink};
+use crate::runtime::display_addr;
 use crate::stream::{self, Listener, Stream, UnixAddr};
 use crate::zap::ZapRouter;
 
@@ -65,6 +67,8 @@ pub(crate) struct ListenSpec {
     pub(crate) id: EndpointId,
     pub(crate) link: Arc<dyn SocketLink>,
     pub(crate) options: Arc<TransportOptions>,
+    /// The endpoint as bound (resolved), for its events.
+    pub(crate) endpoint: Arc<str>,
 }
 
 /// Where a connecter connects to.
@@ -88,6 +92,8 @@ pub(crate) struct ConnectSpec {
     pub(crate) session: Option<PipeEnd>,
     /// The routing id the socket gives this peer (`ZMQ_CONNECT_ROUTING_ID`), if any.
     pub(crate) peer_routing_id: Option<bytes::Bytes>,
+    /// The endpoint as given, for its events.
+    pub(crate) endpoint: Arc<str>,
 }
 
 /// The part of an I/O thread other threads talk to.
@@ -286,6 +292,7 @@ struct ListenerSource {
     id: EndpointId,
     link: Arc<dyn SocketLink>,
     options: Arc<TransportOptions>,
+    endpoint: Arc<str>,
 }
 
 enum ConnState {
@@ -320,6 +327,8 @@ struct NewEngine {
     peer_routing_id: Option<bytes::Bytes>,
     /// Start closing at once, with this linger (for a connect closed before it connected).
     linger: Option<Option<Duration>>,
+    /// The connection's endpoint for its events.
+    endpoint: Arc<str>,
 }
 
 /// Everything the reactor thread owns.
@@ -455,6 +464,7 @@ impl Reactor {
                     id,
                     link,
                     options,
+                    endpoint,
                 } = *spec;
                 let entry = self.sources.vacant_entry();
                 let key = entry.key();
@@ -464,6 +474,7 @@ impl Reactor {
                         id,
                         link,
                         options,
+                        endpoint,
                     }));
                     // Connections may have queued before registration.
                     self.accept_all(key);
@@ -512,7 +523,7 @@ impl Reactor {
             (TimerKind::ConnectTimeout, Some(Source::Connecter(c))) => {
                 if let ConnState::Connecting(sock, Some(s)) = c.state {
                     if s.id == id {
-                        self.remove(sock);
+                        self.close_attempt(key, sock);
                         self.connect_failed(key);
                     }
                 }
@@ -541,6 +552,21 @@ impl Reactor {
                     let owner = Owner::Listener(l.id);
                     let link = Arc::clone(&l.link);
                     let options = Arc::clone(&l.options);
+                    // libzmq names an accepted connection by its local address.
+                    let endpoint: Arc<str> = match &stream {
+                        Stream::Tcp(s) => match s.local_addr() {
+                            Ok(a) => Arc::from(format!("tcp://{}", display_addr(a))),
+                            Err(_) => Arc::clone(&l.endpoint),
+                        },
+                        Stream::Unix(_) => Arc::clone(&l.endpoint),
+                    };
+                    monitor::emit(
+                        &*link,
+                        EventKind::Accepted,
+                        monitor::value(std::os::fd::AsRawFd::as_raw_fd(&stream)),
+                        &endpoint,
+                        |ev| ev.peer_address = peer_address(&stream),
+                    );
                     self.add_engine(
                         stream,
                         NewEngine {
@@ -550,14 +576,26 @@ impl Reactor {
                             session: None,
                             peer_routing_id: None,
                             linger: None,
+                            endpoint,
                         },
                     );
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
-                // EMFILE and the like: stop for now; the next connection edge retries.
-                Err(_) => return,
+                Err(e) => {
+                    monitor::emit(
+                        &*l.link,
+                        EventKind::AcceptFailed,
+                        monitor::value(e.raw_os_error().unwrap_or(crate::errno::EINVAL)),
+                        &l.endpoint,
+                        |ev| ev.reason = Some(e.to_string()),
+                    );
+                    // A connection reset before we took it: take the next one. EMFILE and
+                    // the like: stop for now; the next connection edge retries.
+                    if e.kind() != io::ErrorKind::ConnectionAborted {
+                        return;
+                    }
+                }
             }
         }
     }
@@ -581,6 +619,7 @@ impl Reactor {
             new.options,
             new.session,
             new.peer_routing_id,
+            new.endpoint,
             &mut ctx,
         );
         // A connection made for a connect that was already closed drains at once.
@@ -615,6 +654,7 @@ impl Reactor {
             return;
         };
         let lingering = engine.is_lingering();
+        engine.report_end(&why);
         let (owner, session) = engine.finish(why, &mut self.timers);
         if lingering {
             self.linger_done();
@@ -722,10 +762,23 @@ impl Reactor {
         }
     }
 
-    fn connect_started(&mut self, key: Key, result: io::Result<Stream>) {
-        let Ok(stream) = result else {
-            self.connect_failed(key);
-            return;
+    fn connect_started(&mut self, key: Key, result: Result<Stream, stream::ConnectFailed>) {
+        let stream = match result {
+            Ok(stream) => stream,
+            Err(failed) => {
+                // libzmq reports the descriptor it opened for the attempt as closed.
+                if let (Some(fd), Some(Source::Connecter(c))) = (failed.fd, self.sources.get(key)) {
+                    monitor::emit(
+                        &*c.spec.link,
+                        EventKind::Closed,
+                        monitor::value(fd),
+                        &c.spec.endpoint,
+                        |ev| ev.reason = Some(failed.error.to_string()),
+                    );
+                }
+                self.connect_failed(key);
+                return;
+            }
         };
         let sock_key = self.sources.vacant_entry().key();
         if self.register(&stream, sock_key).is_err() {
@@ -747,6 +800,21 @@ impl Reactor {
         });
         if let Some(Source::Connecter(c)) = self.sources.get_mut(key) {
             c.state = ConnState::Connecting(sock_key, scheduled);
+            // A connect that did not complete at once (`EINPROGRESS`).
+            if let Some(Source::Connecting { stream, .. }) = self.sources.get(sock_key) {
+                if !stream::is_connected(stream) {
+                    let Some(Source::Connecter(c)) = self.sources.get(key) else {
+                        return;
+                    };
+                    monitor::emit(
+                        &*c.spec.link,
+                        EventKind::ConnectDelayed,
+                        monitor::value(crate::errno::EINPROGRESS),
+                        &c.spec.endpoint,
+                        |_| {},
+                    );
+                }
+            }
         }
     }
 
@@ -757,7 +825,7 @@ impl Reactor {
                 match stream::take_connect_error(stream) {
                     Ok(()) => owner,
                     Err(_) => {
-                        self.remove(sock_key);
+                        self.close_attempt(owner, sock_key);
                         self.connect_failed(owner);
                         return;
                     }
@@ -799,6 +867,21 @@ impl Reactor {
         let link = Arc::clone(&c.spec.link);
         let options = Arc::clone(&c.spec.options);
         let routing_id = c.spec.peer_routing_id.clone();
+        // libzmq names a connect's connection by the peer's address.
+        let endpoint: Arc<str> = match &stream {
+            Stream::Tcp(s) => match s.peer_addr() {
+                Ok(a) => Arc::from(format!("tcp://{}", display_addr(a))),
+                Err(_) => Arc::clone(&c.spec.endpoint),
+            },
+            Stream::Unix(_) => Arc::clone(&c.spec.endpoint),
+        };
+        monitor::emit(
+            &*link,
+            EventKind::Connected,
+            monitor::value(std::os::fd::AsRawFd::as_raw_fd(&stream)),
+            &endpoint,
+            |ev| ev.peer_address = peer_address(&stream),
+        );
         let added = self.add_engine(
             stream,
             NewEngine {
@@ -808,6 +891,7 @@ impl Reactor {
                 session,
                 peer_routing_id: routing_id,
                 linger,
+                endpoint,
             },
         );
         if handed_over {
@@ -852,6 +936,31 @@ impl Reactor {
         let at = Instant::now() + wait;
         let id = self.timers.add(at, key, TimerKind::Reconnect);
         c.state = ConnState::Waiting(Some(Scheduled { at, id }));
+        monitor::emit(
+            &*c.spec.link,
+            EventKind::ConnectRetried,
+            u32::try_from(wait.as_millis()).unwrap_or(u32::MAX),
+            &c.spec.endpoint,
+            |_| {},
+        );
+    }
+
+    /// Closes a connect attempt's descriptor (failed or timed out), as libzmq reports it.
+    fn close_attempt(&mut self, owner: Key, sock_key: Key) {
+        let fd = match self.sources.get(sock_key) {
+            Some(Source::Connecting { stream, .. }) => std::os::fd::AsRawFd::as_raw_fd(stream),
+            _ => return,
+        };
+        self.remove(sock_key);
+        if let Some(Source::Connecter(c)) = self.sources.get(owner) {
+            monitor::emit(
+                &*c.spec.link,
+                EventKind::Closed,
+                monitor::value(fd),
+                &c.spec.endpoint,
+                |_| {},
+            );
+        }
     }
 
     fn close_endpoint(&mut self, id: EndpointId, linger: Option<Duration>) {
@@ -877,8 +986,17 @@ impl Reactor {
             .collect();
         for key in keys {
             match self.sources.get_mut(key) {
-                Some(Source::Listener(_)) => {
+                Some(Source::Listener(l)) => {
+                    let fd = l.listener.as_fd_raw();
+                    let (link, endpoint) = (Arc::clone(&l.link), Arc::clone(&l.endpoint));
                     self.remove(key);
+                    monitor::emit(
+                        &*link,
+                        EventKind::Closed,
+                        monitor::value(fd),
+                        &endpoint,
+                        |_| {},
+                    );
                 }
                 Some(Source::Connecter(c)) => {
                     c.closing = true;
@@ -988,7 +1106,12 @@ impl Reactor {
 }
 
 impl Listener {
-    fn as_fd_raw(&self) -> std::os::fd::RawFd {
+    pub(crate) fn as_fd_raw(&self) -> std::os::fd::RawFd {
         std::os::fd::AsRawFd::as_raw_fd(self)
     }
+}
+
+/// The peer's address for an event (`Peer-Address`: the IP for tcp; none for ipc).
+fn peer_address(stream: &Stream) -> Option<String> {
+    Some(stream.peer_address()).filter(|a| !a.is_empty())
 }

@@ -205,28 +205,56 @@ pub(crate) fn bind_tcp(addr: SocketAddr, options: &TransportOptions) -> io::Resu
     Ok(sock.into())
 }
 
+/// A connect that failed at once, with the descriptor it had opened (now closed), which
+/// the monitor reports as libzmq does.
+#[derive(Debug)]
+pub(crate) struct ConnectFailed {
+    pub(crate) error: io::Error,
+    pub(crate) fd: Option<RawFd>,
+}
+
+impl From<io::Error> for ConnectFailed {
+    fn from(error: io::Error) -> Self {
+        Self { error, fd: None }
+    }
+}
+
 /// Starts a non-blocking TCP connect to `addr`, from `source` if given.
 pub(crate) fn start_tcp_connect(
     addr: SocketAddr,
     source: Option<SocketAddr>,
     options: &TransportOptions,
-) -> io::Result<TcpStream> {
+) -> Result<TcpStream, ConnectFailed> {
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    apply_buffers(&sock, options)?;
+    let fd = sock.as_raw_fd();
+    let opened = |error| ConnectFailed {
+        error,
+        fd: Some(fd),
+    };
+    apply_buffers(&sock, options).map_err(opened)?;
     if let Some(src) = source {
-        sock.set_reuse_address(true)?;
-        sock.bind(&src.into())?;
+        sock.set_reuse_address(true).map_err(opened)?;
+        sock.bind(&src.into()).map_err(opened)?;
     }
-    sock.set_nonblocking(true)?;
+    sock.set_nonblocking(true).map_err(opened)?;
     match sock.connect(&addr.into()) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(opened(e)),
     }
     let stream: TcpStream = sock.into();
-    configure_tcp(&stream, options)?;
+    configure_tcp(&stream, options).map_err(opened)?;
     Ok(stream)
+}
+
+/// Whether a connect started with [`start_tcp_connect`] or [`start_unix_connect`] has
+/// completed already (a connect in progress has no peer yet).
+pub(crate) fn is_connected(stream: &Stream) -> bool {
+    match stream {
+        Stream::Tcp(s) => s.peer_addr().is_ok(),
+        Stream::Unix(s) => s.peer_addr().is_ok(),
+    }
 }
 
 /// Binds a Unix listener on a path or an abstract name.
@@ -252,18 +280,23 @@ pub(crate) fn bind_unix(addr: &UnixAddr, options: &TransportOptions) -> io::Resu
 }
 
 /// Starts a non-blocking Unix connect.
-pub(crate) fn start_unix_connect(addr: &UnixAddr) -> io::Result<UnixStream> {
+pub(crate) fn start_unix_connect(addr: &UnixAddr) -> Result<UnixStream, ConnectFailed> {
     let sock = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-    sock.set_nonblocking(true)?;
+    let fd = sock.as_raw_fd();
+    let opened = |error| ConnectFailed {
+        error,
+        fd: Some(fd),
+    };
+    sock.set_nonblocking(true).map_err(opened)?;
     let target = match addr {
-        UnixAddr::Path(p) => SockAddr::unix(p)?,
-        UnixAddr::Abstract(name) => abstract_addr(name)?,
+        UnixAddr::Path(p) => SockAddr::unix(p).map_err(opened)?,
+        UnixAddr::Abstract(name) => abstract_addr(name).map_err(opened)?,
     };
     match sock.connect(&target) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(opened(e)),
     }
     Ok(sock.into())
 }
