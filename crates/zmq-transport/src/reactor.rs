@@ -729,14 +729,14 @@ impl Reactor {
                     v4 => SocketAddr::new(v4, port),
                 };
                 let options = Arc::clone(&c.spec.options);
-                let result = stream::start_tcp_connect(addr, source, &options).map(Stream::Tcp);
+                let result = stream::start_tcp_connect(addr, source, &options).map(|(s, p)| (Stream::Tcp(s), p));
                 self.connect_started(key, result);
             }
             Target::Tcp {
                 host: Host::Any, ..
             } => self.connect_failed(key),
             Target::Unix(addr) => {
-                let result = stream::start_unix_connect(&addr).map(Stream::Unix);
+                let result = stream::start_unix_connect(&addr).map(|(s, p)| (Stream::Unix(s), p));
                 self.connect_started(key, result);
             }
         }
@@ -755,16 +755,16 @@ impl Reactor {
         };
         match result.ok().and_then(|a| a.into_iter().next()) {
             Some(addr) => {
-                let result = stream::start_tcp_connect(addr, source, &options).map(Stream::Tcp);
+                let result = stream::start_tcp_connect(addr, source, &options).map(|(s, p)| (Stream::Tcp(s), p));
                 self.connect_started(key, result);
             }
             None => self.connect_failed(key),
         }
     }
 
-    fn connect_started(&mut self, key: Key, result: Result<Stream, stream::ConnectFailed>) {
-        let stream = match result {
-            Ok(stream) => stream,
+    fn connect_started(&mut self, key: Key, result: Result<(Stream, bool), stream::OpenFailed>) {
+        let (stream, in_progress) = match result {
+            Ok(started) => started,
             Err(failed) => {
                 // libzmq reports the descriptor it opened for the attempt as closed.
                 if let (Some(fd), Some(Source::Connecter(c))) = (failed.fd, self.sources.get(key)) {
@@ -801,19 +801,14 @@ impl Reactor {
         if let Some(Source::Connecter(c)) = self.sources.get_mut(key) {
             c.state = ConnState::Connecting(sock_key, scheduled);
             // A connect that did not complete at once (`EINPROGRESS`).
-            if let Some(Source::Connecting { stream, .. }) = self.sources.get(sock_key) {
-                if !stream::is_connected(stream) {
-                    let Some(Source::Connecter(c)) = self.sources.get(key) else {
-                        return;
-                    };
-                    monitor::emit(
-                        &*c.spec.link,
-                        EventKind::ConnectDelayed,
-                        monitor::value(crate::errno::EINPROGRESS),
-                        &c.spec.endpoint,
-                        |_| {},
-                    );
-                }
+            if in_progress {
+                monitor::emit(
+                    &*c.spec.link,
+                    EventKind::ConnectDelayed,
+                    monitor::value(crate::errno::EINPROGRESS),
+                    &c.spec.endpoint,
+                    |_| {},
+                );
             }
         }
     }

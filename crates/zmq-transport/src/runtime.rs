@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
+use std::os::fd::RawFd;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -287,12 +288,26 @@ impl Runtime {
         };
         let (listener, resolved) = match opened {
             Ok(opened) => opened,
-            Err(e) => {
+            Err((e, fd)) => {
+                // As libzmq: the descriptor opened for the listener is reported closed
+                // (named "" for tcp, as libzmq has not named it yet), then the failure,
+                // named by the address without its scheme.
+                let tcp = endpoint.starts_with("tcp://");
+                if let Some(fd) = fd {
+                    monitor::emit(
+                        &*link,
+                        EventKind::Closed,
+                        monitor::value(fd),
+                        if tcp { "" } else { endpoint },
+                        |_| {},
+                    );
+                }
+                let address = endpoint.split_once("://").map_or(endpoint, |(_, a)| a);
                 monitor::emit(
                     &*link,
                     EventKind::BindFailed,
                     monitor::value(e.errno()),
-                    endpoint,
+                    address,
                     |ev| ev.reason = Some(e.to_string()),
                 );
                 return Err(e);
@@ -602,20 +617,22 @@ fn socket_type_metadata(t: SocketType) -> Metadata {
 }
 
 /// Opens the listener of a tcp or ipc bind; returns it with the endpoint as bound.
+/// On failure, also the descriptor it had opened, if any.
 fn open_listener(
     parsed: Endpoint,
     endpoint: &str,
     options: &TransportOptions,
-) -> Result<(Listener, String), TransportError> {
+) -> Result<(Listener, String), (TransportError, Option<RawFd>)> {
     let io_err = |error| TransportError::Io {
         endpoint: endpoint.to_owned(),
         error,
     };
+    let failed = |e: stream::OpenFailed| (io_err(e.error), e.fd);
     Ok(match parsed {
         Endpoint::Tcp(tcp) => {
-            let addr = bind_address(&tcp.host, tcp.port, options.ipv6)?;
-            let l = stream::bind_tcp(addr, options).map_err(io_err)?;
-            let local = l.local_addr().map_err(io_err)?;
+            let addr = bind_address(&tcp.host, tcp.port, options.ipv6).map_err(|e| (e, None))?;
+            let l = stream::bind_tcp(addr, options).map_err(failed)?;
+            let local = l.local_addr().map_err(|e| (io_err(e), None))?;
             (Listener::Tcp(l), format!("tcp://{}", display_addr(local)))
         }
         Endpoint::Ipc(ipc) => {
@@ -624,7 +641,7 @@ fn open_listener(
                 IpcEndpoint::Abstract(name) => UnixAddr::Abstract(name),
                 IpcEndpoint::Generated => UnixAddr::Path(generated_ipc_path()),
             };
-            let l = stream::bind_unix(&addr, options).map_err(io_err)?;
+            let l = stream::bind_unix(&addr, options).map_err(failed)?;
             let shown = match &addr {
                 UnixAddr::Path(p) => format!("ipc://{}", p.display()),
                 UnixAddr::Abstract(n) => format!("ipc://@{}", String::from_utf8_lossy(n)),
@@ -633,10 +650,13 @@ fn open_listener(
         }
         // Handled by the caller.
         Endpoint::Inproc(name) => {
-            return Err(TransportError::Endpoint(EndpointError::Invalid {
-                endpoint: format!("inproc://{name}"),
-                reason: "inproc has no listener",
-            }))
+            return Err((
+                TransportError::Endpoint(EndpointError::Invalid {
+                    endpoint: format!("inproc://{name}"),
+                    reason: "inproc has no listener",
+                }),
+                None,
+            ))
         }
     })
 }

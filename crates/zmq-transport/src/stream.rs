@@ -190,44 +190,54 @@ fn apply_buffers(sock: &Socket, options: &TransportOptions) -> io::Result<()> {
 }
 
 /// Binds a TCP listener to `addr` with the socket options.
-pub(crate) fn bind_tcp(addr: SocketAddr, options: &TransportOptions) -> io::Result<TcpListener> {
+pub(crate) fn bind_tcp(
+    addr: SocketAddr,
+    options: &TransportOptions,
+) -> Result<TcpListener, OpenFailed> {
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    // As libzmq: rebinding a port in TIME_WAIT must work at once.
-    sock.set_reuse_address(true)?;
-    if addr.is_ipv6() {
-        // Dual-stack when binding an IPv6 wildcard with ZMQ_IPV6.
-        sock.set_only_v6(false)?;
-    }
-    apply_buffers(&sock, options)?;
-    sock.bind(&addr.into())?;
-    sock.listen(options.backlog.max(1))?;
-    sock.set_nonblocking(true)?;
+    let setup = || -> io::Result<()> {
+        // As libzmq: rebinding a port in TIME_WAIT must work at once.
+        sock.set_reuse_address(true)?;
+        if addr.is_ipv6() {
+            // Dual-stack when binding an IPv6 wildcard with ZMQ_IPV6.
+            sock.set_only_v6(false)?;
+        }
+        apply_buffers(&sock, options)?;
+        sock.bind(&addr.into())?;
+        sock.listen(options.backlog.max(1))?;
+        sock.set_nonblocking(true)
+    };
+    setup().map_err(|error| OpenFailed {
+        error,
+        fd: Some(sock.as_raw_fd()),
+    })?;
     Ok(sock.into())
 }
 
-/// A connect that failed at once, with the descriptor it had opened (now closed), which
-/// the monitor reports as libzmq does.
+/// A bind or connect that failed at once, with the descriptor it had opened (now closed),
+/// which the monitor reports as libzmq does.
 #[derive(Debug)]
-pub(crate) struct ConnectFailed {
+pub(crate) struct OpenFailed {
     pub(crate) error: io::Error,
     pub(crate) fd: Option<RawFd>,
 }
 
-impl From<io::Error> for ConnectFailed {
+impl From<io::Error> for OpenFailed {
     fn from(error: io::Error) -> Self {
         Self { error, fd: None }
     }
 }
 
-/// Starts a non-blocking TCP connect to `addr`, from `source` if given.
+/// Starts a non-blocking TCP connect to `addr`, from `source` if given. Returns the
+/// stream and whether the connect is still in progress (`EINPROGRESS`).
 pub(crate) fn start_tcp_connect(
     addr: SocketAddr,
     source: Option<SocketAddr>,
     options: &TransportOptions,
-) -> Result<TcpStream, ConnectFailed> {
+) -> Result<(TcpStream, bool), OpenFailed> {
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     let fd = sock.as_raw_fd();
-    let opened = |error| ConnectFailed {
+    let opened = |error| OpenFailed {
         error,
         fd: Some(fd),
     };
@@ -237,29 +247,32 @@ pub(crate) fn start_tcp_connect(
         sock.bind(&src.into()).map_err(opened)?;
     }
     sock.set_nonblocking(true).map_err(opened)?;
-    match sock.connect(&addr.into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+    let in_progress = match sock.connect(&addr.into()) {
+        Ok(()) => false,
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
         Err(e) => return Err(opened(e)),
-    }
+    };
     let stream: TcpStream = sock.into();
     configure_tcp(&stream, options).map_err(opened)?;
-    Ok(stream)
-}
-
-/// Whether a connect started with [`start_tcp_connect`] or [`start_unix_connect`] has
-/// completed already (a connect in progress has no peer yet).
-pub(crate) fn is_connected(stream: &Stream) -> bool {
-    match stream {
-        Stream::Tcp(s) => s.peer_addr().is_ok(),
-        Stream::Unix(s) => s.peer_addr().is_ok(),
-    }
+    Ok((stream, in_progress))
 }
 
 /// Binds a Unix listener on a path or an abstract name.
-pub(crate) fn bind_unix(addr: &UnixAddr, options: &TransportOptions) -> io::Result<Listener> {
+pub(crate) fn bind_unix(addr: &UnixAddr, options: &TransportOptions) -> Result<Listener, OpenFailed> {
     let sock = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    let fd = sock.as_raw_fd();
+    bind_unix_socket(sock, addr, options).map_err(|error| OpenFailed {
+        error,
+        fd: Some(fd),
+    })
+}
+
+fn bind_unix_socket(
+    sock: Socket,
+    addr: &UnixAddr,
+    options: &TransportOptions,
+) -> io::Result<Listener> {
     let path = match addr {
         UnixAddr::Path(p) => {
             // As libzmq: a stale socket file from a process that died is replaced.
@@ -280,10 +293,10 @@ pub(crate) fn bind_unix(addr: &UnixAddr, options: &TransportOptions) -> io::Resu
 }
 
 /// Starts a non-blocking Unix connect.
-pub(crate) fn start_unix_connect(addr: &UnixAddr) -> Result<UnixStream, ConnectFailed> {
+pub(crate) fn start_unix_connect(addr: &UnixAddr) -> Result<(UnixStream, bool), OpenFailed> {
     let sock = Socket::new(Domain::UNIX, Type::STREAM, None)?;
     let fd = sock.as_raw_fd();
-    let opened = |error| ConnectFailed {
+    let opened = |error| OpenFailed {
         error,
         fd: Some(fd),
     };
@@ -292,13 +305,13 @@ pub(crate) fn start_unix_connect(addr: &UnixAddr) -> Result<UnixStream, ConnectF
         UnixAddr::Path(p) => SockAddr::unix(p).map_err(opened)?,
         UnixAddr::Abstract(name) => abstract_addr(name).map_err(opened)?,
     };
-    match sock.connect(&target) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+    let in_progress = match sock.connect(&target) {
+        Ok(()) => false,
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
         Err(e) => return Err(opened(e)),
-    }
-    Ok(sock.into())
+    };
+    Ok((sock.into(), in_progress))
 }
 
 /// A resolved ipc address.
