@@ -2,9 +2,11 @@
 //!
 //! `zmq cat` is a socket on the command line: it sends standard input line by line and
 //! prints what it receives, optionally over PLAIN or CURVE. `zmq keygen` makes a CURVE key
-//! pair. `zmq z85` converts keys and other binary data to and from Z85.
+//! pair. `zmq z85` converts keys and other binary data to and from Z85. `zmq monitor`
+//! prints a socket's monitor events live.
 
 mod cat;
+mod monitor;
 
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
@@ -23,6 +25,7 @@ struct Cli {
 enum Command {
     Cat(Box<cat::CatArgs>),
     Keygen(KeygenArgs),
+    Monitor(monitor::MonitorArgs),
     /// Convert between binary data and Z85 text (RFC 32), as used for CURVE keys.
     #[command(subcommand)]
     Z85(Z85),
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Cat(args) => cat::run(&args),
         Command::Keygen(args) => keygen(&args).map(|()| ExitCode::SUCCESS),
+        Command::Monitor(args) => monitor::run(&args),
         Command::Z85(z) => z85(z).map(|()| ExitCode::SUCCESS),
     };
     match result {
