@@ -21,7 +21,16 @@ fn a_bound_socket_sees_its_peer_come_and_go() {
     let _ = std::fs::remove_file(&path);
     let ep = format!("ipc://{}", path.display());
     let monitor = Command::new(ZMQ)
-        .args(["monitor", "REP", "--bind", &ep, "--count", "4", "--timeout", "60000"])
+        .args([
+            "monitor",
+            "REP",
+            "--bind",
+            &ep,
+            "--count",
+            "4",
+            "--timeout",
+            "60000",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -31,7 +40,10 @@ fn a_bound_socket_sees_its_peer_come_and_go() {
     let ctx = zmq::Context::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !path.exists() {
-        assert!(std::time::Instant::now() < deadline, "the monitor never bound");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the monitor never bound"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let req = ctx.socket(zmq::REQ).unwrap();
@@ -51,7 +63,12 @@ fn a_bound_socket_sees_its_peer_come_and_go() {
     let events: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
     assert_eq!(
         events,
-        ["LISTENING", "ACCEPTED", "HANDSHAKE_SUCCEEDED", "DISCONNECTED"],
+        [
+            "LISTENING",
+            "ACCEPTED",
+            "HANDSHAKE_SUCCEEDED",
+            "DISCONNECTED"
+        ],
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
@@ -76,7 +93,11 @@ fn a_connect_to_nothing_retries_and_the_list_filters() {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows = rows(&out.stdout);
     assert_eq!(rows.len(), 2);
     for r in &rows {
@@ -107,7 +128,14 @@ fn a_bind_failure_is_shown_then_reported() {
 #[test]
 fn unknown_events_are_refused_with_the_names() {
     let out = Command::new(ZMQ)
-        .args(["monitor", "pull", "--bind", "tcp://127.0.0.1:*", "--events", "nope"])
+        .args([
+            "monitor",
+            "pull",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--events",
+            "nope",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -22,6 +22,7 @@ use bytes::{Bytes, BytesMut};
 use rand_core::{CryptoRng, OsRng, RngCore};
 use smallvec::SmallVec;
 use zeroize::Zeroize;
+use zmq_security::FailureClass;
 use zmq_security::{
     CurveOpener, CurveSealer, Handshake, HandshakeConfig, HandshakeError, ZapConfig,
 };
@@ -30,7 +31,6 @@ use zmtp_codec::{
     Command, DecodeError, Decoder, Frame, Item, Mechanism, Metadata, SocketType, Version,
     WriteBatch,
 };
-use zmq_security::FailureClass;
 
 use crate::errno;
 use crate::monitor::{self, EventKind, MonitorEvent};

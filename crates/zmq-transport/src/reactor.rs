@@ -28,8 +28,8 @@ use crate::engine::{Engine, EngineEnd, Owner};
 use crate::monitor::{self, EventKind};
 use crate::options::TransportOptions;
 use crate::pipe::{PipeEnd, Wake, Wakeup};
-use crate::runtime::{EndpointId, SocketLink};
 use crate::runtime::display_addr;
+use crate::runtime::{EndpointId, SocketLink};
 use crate::stream::{self, Listener, Stream, UnixAddr};
 use crate::zap::ZapRouter;
 
@@ -729,7 +729,8 @@ impl Reactor {
                     v4 => SocketAddr::new(v4, port),
                 };
                 let options = Arc::clone(&c.spec.options);
-                let result = stream::start_tcp_connect(addr, source, &options).map(|(s, p)| (Stream::Tcp(s), p));
+                let result = stream::start_tcp_connect(addr, source, &options)
+                    .map(|(s, p)| (Stream::Tcp(s), p));
                 self.connect_started(key, result);
             }
             Target::Tcp {
@@ -755,7 +756,8 @@ impl Reactor {
         };
         match result.ok().and_then(|a| a.into_iter().next()) {
             Some(addr) => {
-                let result = stream::start_tcp_connect(addr, source, &options).map(|(s, p)| (Stream::Tcp(s), p));
+                let result = stream::start_tcp_connect(addr, source, &options)
+                    .map(|(s, p)| (Stream::Tcp(s), p));
                 self.connect_started(key, result);
             }
             None => self.connect_failed(key),

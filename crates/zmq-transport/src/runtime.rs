@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::os::fd::RawFd;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,7 +76,7 @@ pub trait SocketLink: Send + Sync + 'static {
     /// A peer is ready.
     fn attach(&self, peer: NewPeer);
 
-    /// The [`EventKind`](crate::monitor::EventKind) bits the socket wants
+    /// The [`EventKind`] bits the socket wants
     /// [`event`](Self::event) called for (none by default). Asked before each event is
     /// built, from I/O threads: keep it to an atomic load.
     fn event_mask(&self) -> u32 {

@@ -259,7 +259,10 @@ pub(crate) fn start_tcp_connect(
 }
 
 /// Binds a Unix listener on a path or an abstract name.
-pub(crate) fn bind_unix(addr: &UnixAddr, options: &TransportOptions) -> Result<Listener, OpenFailed> {
+pub(crate) fn bind_unix(
+    addr: &UnixAddr,
+    options: &TransportOptions,
+) -> Result<Listener, OpenFailed> {
     let sock = Socket::new(Domain::UNIX, Type::STREAM, None)?;
     let fd = sock.as_raw_fd();
     bind_unix_socket(sock, addr, options).map_err(|error| OpenFailed {

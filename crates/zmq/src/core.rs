@@ -394,7 +394,10 @@ impl Core {
     }
 
     /// Each peer's queue depths, with the endpoint it came through (named by `name`).
-    pub(crate) fn peer_stats(&mut self, name: impl Fn(EndpointId) -> Option<String>) -> Vec<PeerStats> {
+    pub(crate) fn peer_stats(
+        &mut self,
+        name: impl Fn(EndpointId) -> Option<String>,
+    ) -> Vec<PeerStats> {
         let _ = self.process_mailbox();
         let mut peers: Vec<(PeerId, PeerStats)> = self
             .peers

@@ -457,9 +457,12 @@ impl MonitorPair {
         let mut head = Vec::with_capacity(WIRE_HEADER);
         head.extend_from_slice(&(event.kind.bit() as u16).to_ne_bytes());
         head.extend_from_slice(&event.value.to_ne_bytes());
-        pipe.writer.write(Frame::new(bytes::Bytes::from(head), true));
         pipe.writer
-            .write(Frame::new(bytes::Bytes::from(event.endpoint.clone()), false));
+            .write(Frame::new(bytes::Bytes::from(head), true));
+        pipe.writer.write(Frame::new(
+            bytes::Bytes::from(event.endpoint.clone()),
+            false,
+        ));
         pipe.writer.flush();
     }
 
@@ -478,10 +481,7 @@ impl SocketLink for MonitorPair {
     fn attach(&self, peer: NewPeer) {
         let mut current = self.peer.lock();
         // A PAIR takes one peer; a new one only once the previous went away.
-        if current
-            .as_ref()
-            .is_none_or(|p| p.writer.is_reader_closed())
-        {
+        if current.as_ref().is_none_or(|p| p.writer.is_reader_closed()) {
             *current = Some(peer.pipe);
         }
     }
@@ -642,7 +642,9 @@ mod tests {
         assert_eq!(frames[0].len(), 6);
         assert_eq!(Event::parse(&frames).unwrap(), e);
         assert_eq!(e.socket_event(), Some(SocketEvent::CONNECT_RETRIED));
-        assert!(Event::new(EventKind::Subscribed, 0, "x").to_frames().is_none());
+        assert!(Event::new(EventKind::Subscribed, 0, "x")
+            .to_frames()
+            .is_none());
     }
 
     #[test]
@@ -690,6 +692,9 @@ mod tests {
         }
         assert_eq!(stream.dropped(), 5);
         assert_eq!(stream.try_recv().map(|e| e.value), Some(0));
-        assert_eq!(hub.counters.reconnects.load(Ordering::Relaxed), (EVENT_QUEUE + 5) as u64);
+        assert_eq!(
+            hub.counters.reconnects.load(Ordering::Relaxed),
+            (EVENT_QUEUE + 5) as u64
+        );
     }
 }

@@ -314,8 +314,7 @@ impl Socket {
                 s.stop_monitor();
                 return Ok(());
             }
-            let parsed =
-                Endpoint::parse(monitor_endpoint, Direction::Bind).map_err(Error::from)?;
+            let parsed = Endpoint::parse(monitor_endpoint, Direction::Bind).map_err(Error::from)?;
             if !matches!(parsed, Endpoint::Inproc(_)) {
                 return Err(Error::EPROTONOSUPPORT);
             }
@@ -363,19 +362,20 @@ impl Socket {
                     .map(|(_, name)| name.clone())
             });
             let c = &s.core.shared.monitor.counters;
-            let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-            let mut stats = SocketStats::default();
-            stats.messages_in = s.traffic.messages_in;
-            stats.bytes_in = s.traffic.bytes_in;
-            stats.messages_out = s.traffic.messages_out;
-            stats.bytes_out = s.traffic.bytes_out;
-            stats.dropped_at_hwm = s.core.pattern.dropped_at_hwm();
-            stats.reconnects = load(&c.reconnects);
-            stats.handshakes = load(&c.handshakes);
-            stats.handshake_failures = load(&c.handshake_failures);
-            stats.disconnects = load(&c.disconnects);
-            stats.peers = peers;
-            Ok(stats)
+            let load =
+                |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+            Ok(SocketStats {
+                messages_in: s.traffic.messages_in,
+                bytes_in: s.traffic.bytes_in,
+                messages_out: s.traffic.messages_out,
+                bytes_out: s.traffic.bytes_out,
+                dropped_at_hwm: s.core.pattern.dropped_at_hwm(),
+                reconnects: load(&c.reconnects),
+                handshakes: load(&c.handshakes),
+                handshake_failures: load(&c.handshake_failures),
+                disconnects: load(&c.disconnects),
+                peers,
+            })
         })
     }
 

@@ -134,7 +134,14 @@ fn lifecycle_sequences() {
         got.extend(events_until(&server_events, is(MonitorStopped)));
         assert_eq!(
             kinds(&got),
-            [Listening, Accepted, HandshakeSucceeded, Disconnected, Closed, MonitorStopped],
+            [
+                Listening,
+                Accepted,
+                HandshakeSucceeded,
+                Disconnected,
+                Closed,
+                MonitorStopped
+            ],
             "{transport:?} server: {}",
             show(&got)
         );
@@ -151,10 +158,20 @@ fn lifecycle_sequences() {
 
         let got = events_until(&client_events, is(MonitorStopped));
         let expected: &[EventKind] = match transport {
-            Transport::Tcp => &[ConnectDelayed, Connected, HandshakeSucceeded, MonitorStopped],
+            Transport::Tcp => &[
+                ConnectDelayed,
+                Connected,
+                HandshakeSucceeded,
+                MonitorStopped,
+            ],
             Transport::Ipc => &[Connected, HandshakeSucceeded, MonitorStopped],
         };
-        assert_eq!(kinds(&got), expected, "{transport:?} client: {}", show(&got));
+        assert_eq!(
+            kinds(&got),
+            expected,
+            "{transport:?} client: {}",
+            show(&got)
+        );
         if transport == Transport::Tcp {
             assert_eq!(got[0].value, libc_einprogress());
         }
@@ -272,7 +289,11 @@ fn mechanism_mismatch_is_a_protocol_failure_on_both_sides() {
         let expected = (EventKind::HandshakeFailedProtocol, ZMTP_MECHANISM_MISMATCH);
         assert_eq!(failure(&s), expected, "server: {}", show(&s));
         assert_eq!(failure(&c), expected, "client: {}", show(&c));
-        assert!(s[s.len() - 2].reason.as_deref().unwrap().contains("mechanism"));
+        assert!(s[s.len() - 2]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("mechanism"));
         assert_eq!(stats.handshake_failures, 1, "{stats:?}");
         assert_eq!(stats.handshakes, 0);
     }
@@ -284,7 +305,11 @@ fn curve(server: &zmq::Socket, client: &zmq::Socket, right_key: bool) {
     let wrong = zmq::CurveKeyPair::new().unwrap();
     server.set_curve_server(true).unwrap();
     server.set_curve_secretkey(&s.secret_key).unwrap();
-    let key = if right_key { s.public_key } else { wrong.public_key };
+    let key = if right_key {
+        s.public_key
+    } else {
+        wrong.public_key
+    };
     client.set_curve_serverkey(&key).unwrap();
     client.set_curve_publickey(&c.public_key).unwrap();
     client.set_curve_secretkey(&c.secret_key).unwrap();
@@ -324,8 +349,18 @@ fn zap_denial_is_an_auth_failure_400() {
             })
             .unwrap();
         });
-        assert_eq!(failure(&s), (EventKind::HandshakeFailedAuth, 400), "{}", show(&s));
-        assert_eq!(failure(&c), (EventKind::HandshakeFailedAuth, 400), "{}", show(&c));
+        assert_eq!(
+            failure(&s),
+            (EventKind::HandshakeFailedAuth, 400),
+            "{}",
+            show(&s)
+        );
+        assert_eq!(
+            failure(&c),
+            (EventKind::HandshakeFailedAuth, 400),
+            "{}",
+            show(&c)
+        );
         let reason = s[s.len() - 2].reason.clone().unwrap();
         assert!(reason.contains("not on the list"), "{reason}");
     }
@@ -360,7 +395,12 @@ fn peer_closing_mid_handshake() {
             }
         }
         let got = events_until(&events, is(Disconnected));
-        assert_eq!(kinds(&got), [HandshakeFailedNoDetail, Disconnected], "{}", show(&got));
+        assert_eq!(
+            kinds(&got),
+            [HandshakeFailedNoDetail, Disconnected],
+            "{}",
+            show(&got)
+        );
         assert!(got[0].value != 0);
     }
 }
@@ -395,9 +435,14 @@ fn wire_monitor_through_a_pair() {
     server.recv_bytes(0).unwrap();
     server.unbind(&bound).unwrap();
     let e = Event::parse(&pair.recv_multipart(0).unwrap()).unwrap();
-    assert_eq!((e.kind, e.endpoint.as_str()), (EventKind::Closed, bound.as_str()));
+    assert_eq!(
+        (e.kind, e.endpoint.as_str()),
+        (EventKind::Closed, bound.as_str())
+    );
     // A second monitor replaces the first, which says MONITOR_STOPPED and goes.
-    server.monitor("inproc://mon-2", SocketEvent::ALL as i32).unwrap();
+    server
+        .monitor("inproc://mon-2", SocketEvent::ALL as i32)
+        .unwrap();
     let e = Event::parse(&pair.recv_multipart(0).unwrap()).unwrap();
     assert_eq!(e.kind, EventKind::MonitorStopped);
     let pair2 = socket(&ctx, SocketType::PAIR);
@@ -413,7 +458,9 @@ fn wire_monitor_through_a_pair() {
     let e = Event::parse(&pair2.recv_multipart(0).unwrap()).unwrap();
     assert_eq!(e.kind, EventKind::MonitorStopped);
     // Closing the socket stops a monitor too.
-    server.monitor("inproc://mon-3", SocketEvent::ALL as i32).unwrap();
+    server
+        .monitor("inproc://mon-3", SocketEvent::ALL as i32)
+        .unwrap();
     let pair3 = socket(&ctx, SocketType::PAIR);
     pair3.connect("inproc://mon-3").unwrap();
     drop(server);
@@ -439,7 +486,9 @@ fn a_publisher_learns_its_subscriber_is_ready() {
         let ready = publisher
             .monitor_events(zmq::monitor::EVENT_SUBSCRIBED)
             .unwrap();
-        publisher.bind(&dir.endpoint(transport, "pub.sock")).unwrap();
+        publisher
+            .bind(&dir.endpoint(transport, "pub.sock"))
+            .unwrap();
         let subscriber = socket(&ctx, SocketType::SUB);
         subscriber.set_subscribe(b"news").unwrap();
         subscriber
@@ -497,7 +546,9 @@ fn drops_at_hwm_are_counted() {
         let ready = publisher
             .monitor_events(zmq::monitor::EVENT_SUBSCRIBED)
             .unwrap();
-        publisher.bind(&dir.endpoint(transport, "drops.sock")).unwrap();
+        publisher
+            .bind(&dir.endpoint(transport, "drops.sock"))
+            .unwrap();
         let subscriber = socket(&ctx, SocketType::SUB);
         subscriber.set_rcvhwm(10).unwrap();
         subscriber.set_subscribe(b"").unwrap();
@@ -563,8 +614,8 @@ fn libzmq_run(scenario: &str, transport: Transport) -> Vec<Line> {
                     .collect()
             };
             // Our parser reads libzmq's own bytes, and agrees with Python's reading.
-            let event = Event::parse(&[unhex(f[4]), unhex(f[5])])
-                .unwrap_or_else(|e| panic!("{line}: {e}"));
+            let event =
+                Event::parse(&[unhex(f[4]), unhex(f[5])]).unwrap_or_else(|e| panic!("{line}: {e}"));
             assert_eq!(event.kind.bit(), f[1].parse::<u32>().unwrap(), "{line}");
             assert_eq!(event.value, f[2].parse::<u32>().unwrap(), "{line}");
             let endpoint = if f[3] == "-" { "" } else { f[3] };
@@ -748,8 +799,12 @@ fn comparable(lines: &[Line], side: &str, scenario: &str) -> Vec<(EventKind, Opt
             continue;
         }
         let value = match e.kind {
-            ConnectDelayed | BindFailed | HandshakeSucceeded | HandshakeFailedProtocol
-            | HandshakeFailedAuth | MonitorStopped => Some(e.value),
+            ConnectDelayed
+            | BindFailed
+            | HandshakeSucceeded
+            | HandshakeFailedProtocol
+            | HandshakeFailedAuth
+            | MonitorStopped => Some(e.value),
             _ => None,
         };
         out.push((e.kind, value));
