@@ -534,6 +534,52 @@ fn counters_count_exactly() {
     assert_eq!(push.stats().unwrap().peers[0].queued_out, 0);
 }
 
+/// A ROUTER's drops for a peer at its high-water mark, and the peer's routing id.
+#[test]
+fn router_drops_and_peer_ids() {
+    let ctx = zmq::Context::new();
+    let router = socket(&ctx, SocketType::ROUTER);
+    router.set_sndhwm(1).unwrap();
+    router.bind("inproc://router-drops").unwrap();
+    let dealer = socket(&ctx, SocketType::DEALER);
+    dealer.set_rcvhwm(1).unwrap();
+    dealer.set_identity(b"dealer-1").unwrap();
+    dealer.connect("inproc://router-drops").unwrap();
+    // inproc queues hold the sender's SNDHWM plus the receiver's RCVHWM: 2 messages.
+    for i in 0..5 {
+        router
+            .send_multipart([b"dealer-1".to_vec(), vec![i]], 0)
+            .unwrap();
+    }
+    let stats = router.stats().unwrap();
+    assert_eq!(stats.dropped_at_hwm, 3, "{stats:?}");
+    assert_eq!(stats.messages_out, 5);
+    assert_eq!(stats.peers.len(), 1);
+    assert_eq!(stats.peers[0].routing_id, b"dealer-1");
+    assert_eq!(stats.peers[0].queued_out, 2);
+}
+
+/// inproc has no connections to report, as in libzmq.
+#[test]
+fn inproc_raises_no_events() {
+    let ctx = zmq::Context::new();
+    let a = socket(&ctx, SocketType::PAIR);
+    let events = a.monitor_events(ALL).unwrap();
+    a.bind("inproc://quiet").unwrap();
+    let b = socket(&ctx, SocketType::PAIR);
+    b.connect("inproc://quiet").unwrap();
+    b.send("x", 0).unwrap();
+    a.recv_bytes(0).unwrap();
+    drop(b);
+    assert_eq!(events.recv(Some(QUIET)), None);
+    drop(a);
+    assert_eq!(
+        events.recv(Some(WAIT)).map(|e| e.kind),
+        Some(EventKind::MonitorStopped)
+    );
+    assert_eq!(events.recv(Some(QUIET)), None, "nothing after MONITOR_STOPPED");
+}
+
 /// A publisher's drops at the high-water mark are counted: what arrives plus what was
 /// dropped is what was sent.
 #[test]
@@ -561,7 +607,8 @@ fn drops_at_hwm_are_counted() {
             publisher.send(&i.to_le_bytes()[..], 0).unwrap();
         }
         let mut received = 0u64;
-        subscriber.set_rcvtimeo(500).unwrap();
+        // Everything sent is through once nothing has come for a while.
+        subscriber.set_rcvtimeo(2_000).unwrap();
         while subscriber.recv_bytes(0).is_ok() {
             received += 1;
         }
