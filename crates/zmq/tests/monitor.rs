@@ -577,7 +577,11 @@ fn inproc_raises_no_events() {
         events.recv(Some(WAIT)).map(|e| e.kind),
         Some(EventKind::MonitorStopped)
     );
-    assert_eq!(events.recv(Some(QUIET)), None, "nothing after MONITOR_STOPPED");
+    assert_eq!(
+        events.recv(Some(QUIET)),
+        None,
+        "nothing after MONITOR_STOPPED"
+    );
 }
 
 /// A publisher's drops at the high-water mark are counted: what arrives plus what was
