@@ -3,9 +3,11 @@
 //! `zmq cat` is a socket on the command line: it sends standard input line by line and
 //! prints what it receives, optionally over PLAIN or CURVE. `zmq keygen` makes a CURVE key
 //! pair. `zmq z85` converts keys and other binary data to and from Z85. `zmq proxy` runs
-//! libzmq's steerable proxy between two sockets.
+//! libzmq's steerable proxy between two sockets. `zmq monitor` prints a socket's monitor
+//! events live.
 
 mod cat;
+mod monitor;
 mod proxy;
 
 use std::io::{self, Read, Write};
@@ -26,6 +28,7 @@ enum Command {
     Cat(Box<cat::CatArgs>),
     Keygen(KeygenArgs),
     Proxy(proxy::ProxyArgs),
+    Monitor(monitor::MonitorArgs),
     /// Convert between binary data and Z85 text (RFC 32), as used for CURVE keys.
     #[command(subcommand)]
     Z85(Z85),
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Cat(args) => cat::run(&args),
         Command::Keygen(args) => keygen(&args).map(|()| ExitCode::SUCCESS),
         Command::Proxy(args) => proxy::run(&args),
+        Command::Monitor(args) => monitor::run(&args),
         Command::Z85(z) => z85(z).map(|()| ExitCode::SUCCESS),
     };
     match result {

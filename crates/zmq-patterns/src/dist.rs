@@ -43,6 +43,8 @@ pub(crate) struct Dist {
     targets: Vec<usize>,
     /// A message is being sent (its last frame has not come yet).
     more: bool,
+    /// Messages a marked peer missed because it was at its high-water mark.
+    pub(crate) dropped: u64,
 }
 
 impl Default for Dist {
@@ -55,6 +57,7 @@ impl Default for Dist {
             matched: Vec::new(),
             targets: Vec::new(),
             more: false,
+            dropped: 0,
         }
     }
 }
@@ -188,12 +191,14 @@ impl Dist {
                     let s = &mut self.slots[slot];
                     let Some(peer) = s.peer else { continue };
                     if !s.writable {
+                        self.dropped += 1;
                         continue;
                     }
                     if peers.can_write(peer) {
                         self.targets.push(slot);
                     } else {
                         s.writable = false;
+                        self.dropped += 1;
                     }
                 }
             } else {

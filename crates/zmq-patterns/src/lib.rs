@@ -322,6 +322,13 @@ pub trait Pattern: Send {
     fn generated_routing_id(&self) -> Option<Bytes> {
         None
     }
+
+    /// How many times a message was not delivered to a peer because the peer's queue was
+    /// at its high-water mark (PUB and XPUB count one per peer and message, ROUTER one per
+    /// message to a known peer); 0 for the patterns that block instead of dropping.
+    fn dropped_at_hwm(&self) -> u64 {
+        0
+    }
 }
 
 /// A pattern for `socket_type`; `seed` stands in for libzmq's random starting values.

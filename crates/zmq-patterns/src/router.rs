@@ -43,6 +43,8 @@ pub struct Router {
     mandatory: bool,
     handover: bool,
     probe_router: bool,
+    /// Messages dropped because their peer was at its high-water mark.
+    dropped: u64,
 }
 
 impl Router {
@@ -58,6 +60,7 @@ impl Router {
             mandatory: false,
             handover: false,
             probe_router: false,
+            dropped: 0,
         }
     }
 
@@ -164,7 +167,11 @@ impl Pattern for Router {
                     Some(peer) if peers.can_write(peer) => Outbound::To(peer),
                     Some(_) if self.mandatory => return Err(PatternError::Again(Some(frame))),
                     None if self.mandatory => return Err(PatternError::HostUnreachable),
-                    _ => Outbound::Dropping,
+                    Some(_) => {
+                        self.dropped += 1;
+                        Outbound::Dropping
+                    }
+                    None => Outbound::Dropping,
                 }
             }
             Outbound::To(peer) => {
@@ -193,6 +200,10 @@ impl Pattern for Router {
             return true;
         }
         self.ids.keys().any(|&peer| peers.can_write(peer))
+    }
+
+    fn dropped_at_hwm(&self) -> u64 {
+        self.dropped
     }
 
     fn set_option(&mut self, option: PatternOption) -> Result<(), PatternError> {

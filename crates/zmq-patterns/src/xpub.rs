@@ -439,6 +439,10 @@ macro_rules! publisher_pattern {
                 self.0.process_inbound(peers);
                 Ok(self.0.subs.len())
             }
+
+            fn dropped_at_hwm(&self) -> u64 {
+                self.0.dist.dropped
+            }
         }
     };
 }

@@ -28,6 +28,7 @@ use bytes::{Bytes, BytesMut};
 use rand_core::{CryptoRng, OsRng, RngCore};
 use smallvec::SmallVec;
 use zeroize::Zeroize;
+use zmq_security::FailureClass;
 use zmq_security::{
     CurveOpener, CurveSealer, Handshake, HandshakeConfig, HandshakeError, ZapConfig,
 };
@@ -38,6 +39,8 @@ use zmtp_codec::{
 };
 
 use crate::heartbeat::{Expiry, Heartbeat, PingSettings};
+use crate::errno;
+use crate::monitor::{self, EventKind, MonitorEvent};
 use crate::options::TransportOptions;
 use crate::pipe::{pipe_pair, PipeEnd, Read as PipeRead, Wakeup};
 use crate::reactor::{Ctx, Key, Scheduled, TimerId, TimerKind, Timers};
@@ -68,12 +71,8 @@ pub(crate) enum Owner {
     Connecter(Key),
 }
 
-/// Why an engine stopped.
-///
-/// The details are what the socket monitor reports (DISCONNECTED, HANDSHAKE_FAILED_* with
-/// their reasons), which arrives with the monitor; until then only the kind of end is used.
+/// Why an engine stopped: the socket monitor reports it ([`Engine::report_end`]).
 #[derive(Debug)]
-#[allow(dead_code)]
 pub(crate) enum EngineEnd {
     /// The peer closed the connection (everything it sent was delivered).
     PeerClosed,
@@ -171,9 +170,15 @@ pub(crate) struct Engine {
     /// The PONG answering the peer's last PING, until it is written (a newer PING
     /// replaces it, so a peer that sends PINGs and reads nothing cannot grow our queue).
     pong: Option<Command>,
+    /// Our socket is a PUB or XPUB that has not yet had a subscription from this
+    /// connection: the first one raises [`EventKind::Subscribed`].
+    awaiting_subscription: bool,
+    /// The connection's endpoint, as its monitor events name it.
+    endpoint: Arc<str>,
 }
 
 impl Engine {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         stream: Stream,
         owner: Owner,
@@ -181,6 +186,7 @@ impl Engine {
         options: Arc<TransportOptions>,
         session: Option<PipeEnd>,
         peer_routing_id: Option<Bytes>,
+        endpoint: Arc<str>,
         ctx: &mut Ctx<'_>,
     ) -> Self {
         let mut out = WriteBatch::new(Version::V3_1);
@@ -224,6 +230,8 @@ impl Engine {
         let persistent = session.is_some();
         let subscriber = options.socket_type.sends_subscriptions();
         let raw = options.socket_type == SocketType::Stream;
+        let awaiting_subscription =
+            matches!(options.socket_type, SocketType::Pub | SocketType::XPub);
         let mut engine = Self {
             stream,
             input: BytesMut::with_capacity(READ_CHUNK),
@@ -260,6 +268,8 @@ impl Engine {
             heartbeat_timer: None,
             heartbeat_due: false,
             pong: None,
+            awaiting_subscription,
+            endpoint,
         };
         if raw {
             engine.become_raw(ctx);
@@ -567,6 +577,8 @@ impl Engine {
         let Some(pipe) = self.pipe.as_mut() else {
             return Ok(false);
         };
+        let mut first_subscription = false;
+        let mut in_at_start = !pipe.writer.in_message();
         loop {
             if !pipe.writer.in_message() && !pipe.writer.can_write() {
                 self.in_blocked = true;
@@ -597,7 +609,12 @@ impl Engine {
                 hb.on_frame();
             }
             match item {
-                Item::Data { body, more } => pipe.writer.write(Frame { data: body, more }),
+                Item::Data { body, more } => {
+                    // ZMTP 3.0 and older peers subscribe with a data frame `\x01topic`.
+                    first_subscription |= !more && in_at_start && body.first() == Some(&1);
+                    in_at_start = !more;
+                    pipe.writer.write(Frame { data: body, more });
+                }
                 Item::Command(command) => match command {
                     // Answered between our outbound messages (see `queue_heartbeat`).
                     Command::Ping { ttl, .. } => {
@@ -619,6 +636,7 @@ impl Engine {
                         data.extend_from_slice(&[u8::from(subscribe)]);
                         data.extend_from_slice(topic);
                         pipe.writer.write(Frame::last(data.freeze()));
+                        first_subscription |= subscribe;
                     }
                     // Everything else after the handshake is dropped, as libzmq does.
                     _ => {}
@@ -626,6 +644,12 @@ impl Engine {
             }
         }
         pipe.writer.flush();
+        // Raised once the subscription is in the socket's pipe, so that the socket applies
+        // it before it sends anything more.
+        if first_subscription && self.awaiting_subscription {
+            self.awaiting_subscription = false;
+            self.emit(EventKind::Subscribed, 0, |_| {});
+        }
         Ok((self.input.len(), self.out.len()) != before)
     }
 
@@ -708,6 +732,84 @@ impl Engine {
             });
             self.heartbeat = Some(Heartbeat::new(settings, Instant::now()));
         }
+        if self.peer_routing_id.is_none() && !est.peer_routing_id.is_empty() {
+            self.peer_routing_id = Some(est.peer_routing_id.clone());
+        }
+        self.emit(EventKind::HandshakeSucceeded, 0, |_| {});
+    }
+
+    /// Raises a monitor event about this connection, with its peer's details.
+    fn emit(&self, kind: EventKind, value: u32, detail: impl FnOnce(&mut MonitorEvent)) {
+        monitor::emit(&*self.link, kind, value, &self.endpoint, |ev| {
+            let address = self.stream.peer_address();
+            ev.peer_address = (!address.is_empty()).then_some(address);
+            ev.routing_id.clone_from(&self.peer_routing_id);
+            detail(ev);
+        });
+    }
+
+    /// Reports how the connection ended, as libzmq's `stream_engine_base_t::error` does: a
+    /// failed handshake first (the kind of failure and its value), then DISCONNECTED. A
+    /// connection the socket closed (closing, dropping the peer, terminating) ends silently.
+    pub(crate) fn report_end(&self, why: &EngineEnd) {
+        let fd = monitor::value(self.raw_fd());
+        let handshaking = matches!(self.phase, Phase::Handshake(_));
+        let reason = match why {
+            EngineEnd::Drained | EngineEnd::Detached | EngineEnd::Terminated => return,
+            EngineEnd::PeerClosed => "the peer closed the connection".to_owned(),
+            EngineEnd::Io(e) => e.to_string(),
+            EngineEnd::Handshake { error, zap_text } => match zap_text {
+                Some(text) => format!("{error} (ZAP: {})", text.escape_ascii()),
+                None => error.to_string(),
+            },
+            EngineEnd::Protocol(e) => e.to_string(),
+            EngineEnd::Crypto(e) => e.to_string(),
+            EngineEnd::PeerError(reason) => {
+                format!("the peer sent ERROR \"{}\"", reason.escape_ascii())
+            }
+            EngineEnd::TimedOut if handshaking => {
+                "the handshake did not finish within ZMQ_HANDSHAKE_IVL".to_owned()
+            }
+            EngineEnd::TimedOut => "the connection timed out".to_owned(),
+            EngineEnd::HeartbeatTimeout(Expiry::NoReply) => {
+                "no reply to our heartbeat within ZMQ_HEARTBEAT_TIMEOUT".to_owned()
+            }
+            EngineEnd::HeartbeatTimeout(Expiry::PeerTtl) => {
+                "nothing from the peer within the TTL of its heartbeat".to_owned()
+            }
+        };
+        let failed = match why {
+            EngineEnd::Handshake { error, .. } | EngineEnd::Crypto(error) => {
+                Some(match error.monitor_class() {
+                    FailureClass::Protocol => (
+                        EventKind::HandshakeFailedProtocol,
+                        error.zmtp_error_code().unwrap_or(0),
+                    ),
+                    FailureClass::Auth => (
+                        EventKind::HandshakeFailedAuth,
+                        u32::from(error.zap_status().unwrap_or(0)),
+                    ),
+                    _ => (
+                        EventKind::HandshakeFailedNoDetail,
+                        monitor::value(no_detail_errno(error)),
+                    ),
+                })
+            }
+            _ if handshaking => {
+                let errno = match why {
+                    EngineEnd::Io(e) => e.raw_os_error().unwrap_or(errno::EPROTO),
+                    EngineEnd::TimedOut => libc::ETIMEDOUT,
+                    EngineEnd::PeerClosed => libc::EPIPE,
+                    _ => errno::EPROTO,
+                };
+                Some((EventKind::HandshakeFailedNoDetail, monitor::value(errno)))
+            }
+            _ => None,
+        };
+        if let Some((kind, value)) = failed {
+            self.emit(kind, value, |ev| ev.reason = Some(reason.clone()));
+        }
+        self.emit(EventKind::Disconnected, fd, |ev| ev.reason = Some(reason));
     }
 
     /// Moves queued outbound frames into the batch (sealed, after a CURVE handshake), while
@@ -827,6 +929,15 @@ fn queue_heartbeat(
         queued = true;
     }
     Ok(queued)
+}
+
+/// The errno of a HANDSHAKE_FAILED_NO_DETAIL event for a failure of ours (libzmq gives
+/// `EFAULT` when the ZAP handler it needs is missing).
+fn no_detail_errno(error: &HandshakeError) -> i32 {
+    match error {
+        HandshakeError::NoZapHandler { .. } | HandshakeError::ZapNotPending => errno::EFAULT,
+        _ => errno::EPROTO,
+    }
 }
 
 /// CURVE's randomness for one handshake (at most 96 bytes: the short-term key, the cookie

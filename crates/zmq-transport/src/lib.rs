@@ -20,6 +20,7 @@ pub mod endpoint;
 mod engine;
 pub mod errno;
 mod heartbeat;
+pub mod monitor;
 pub mod net;
 pub mod options;
 pub mod pipe;
@@ -28,6 +29,7 @@ pub mod runtime;
 mod stream;
 mod zap;
 
+pub use monitor::{EventKind, MonitorEvent};
 pub use options::TransportOptions;
 pub use runtime::{Bound, EndpointId, NewPeer, Runtime, SocketLink, TransportError};
 pub use zap::{Authorizer, ZAP_ENDPOINT};

@@ -390,6 +390,14 @@ impl Reader {
         Read::Frame(frame)
     }
 
+    /// Messages published and not yet read (including one being read).
+    pub fn queued(&self) -> u64 {
+        self.shared
+            .written
+            .load(Ordering::Acquire)
+            .saturating_sub(self.read)
+    }
+
     /// Whether a frame can be read now, without registering for a wake-up.
     pub fn has_frame(&mut self) -> bool {
         self.in_message || self.shared.written.load(Ordering::Acquire) > self.read

@@ -25,8 +25,10 @@ use slab::Slab;
 
 use crate::endpoint::Host;
 use crate::engine::{Engine, EngineEnd, Owner};
+use crate::monitor::{self, EventKind};
 use crate::options::TransportOptions;
 use crate::pipe::{PipeEnd, Wake, Wakeup};
+use crate::runtime::display_addr;
 use crate::runtime::{EndpointId, SocketLink};
 use crate::stream::{self, Listener, Stream, UnixAddr};
 use crate::zap::ZapRouter;
@@ -65,6 +67,8 @@ pub(crate) struct ListenSpec {
     pub(crate) id: EndpointId,
     pub(crate) link: Arc<dyn SocketLink>,
     pub(crate) options: Arc<TransportOptions>,
+    /// The endpoint as bound (resolved), for its events.
+    pub(crate) endpoint: Arc<str>,
 }
 
 /// Where a connecter connects to.
@@ -88,6 +92,8 @@ pub(crate) struct ConnectSpec {
     pub(crate) session: Option<PipeEnd>,
     /// The routing id the socket gives this peer (`ZMQ_CONNECT_ROUTING_ID`), if any.
     pub(crate) peer_routing_id: Option<bytes::Bytes>,
+    /// The endpoint as given, for its events.
+    pub(crate) endpoint: Arc<str>,
 }
 
 /// The part of an I/O thread other threads talk to.
@@ -288,6 +294,7 @@ struct ListenerSource {
     id: EndpointId,
     link: Arc<dyn SocketLink>,
     options: Arc<TransportOptions>,
+    endpoint: Arc<str>,
 }
 
 enum ConnState {
@@ -322,6 +329,8 @@ struct NewEngine {
     peer_routing_id: Option<bytes::Bytes>,
     /// Start closing at once, with this linger (for a connect closed before it connected).
     linger: Option<Option<Duration>>,
+    /// The connection's endpoint for its events.
+    endpoint: Arc<str>,
 }
 
 /// Everything the reactor thread owns.
@@ -457,6 +466,7 @@ impl Reactor {
                     id,
                     link,
                     options,
+                    endpoint,
                 } = *spec;
                 let entry = self.sources.vacant_entry();
                 let key = entry.key();
@@ -466,6 +476,7 @@ impl Reactor {
                         id,
                         link,
                         options,
+                        endpoint,
                     }));
                     // Connections may have queued before registration.
                     self.accept_all(key);
@@ -514,7 +525,7 @@ impl Reactor {
             (TimerKind::ConnectTimeout, Some(Source::Connecter(c))) => {
                 if let ConnState::Connecting(sock, Some(s)) = c.state {
                     if s.id == id {
-                        self.remove(sock);
+                        self.close_attempt(key, sock);
                         self.connect_failed(key);
                     }
                 }
@@ -550,6 +561,21 @@ impl Reactor {
                     let owner = Owner::Listener(l.id);
                     let link = Arc::clone(&l.link);
                     let options = Arc::clone(&l.options);
+                    // libzmq names an accepted connection by its local address.
+                    let endpoint: Arc<str> = match &stream {
+                        Stream::Tcp(s) => match s.local_addr() {
+                            Ok(a) => Arc::from(format!("tcp://{}", display_addr(a))),
+                            Err(_) => Arc::clone(&l.endpoint),
+                        },
+                        Stream::Unix(_) => Arc::clone(&l.endpoint),
+                    };
+                    monitor::emit(
+                        &*link,
+                        EventKind::Accepted,
+                        monitor::value(std::os::fd::AsRawFd::as_raw_fd(&stream)),
+                        &endpoint,
+                        |ev| ev.peer_address = peer_address(&stream),
+                    );
                     self.add_engine(
                         stream,
                         NewEngine {
@@ -559,14 +585,26 @@ impl Reactor {
                             session: None,
                             peer_routing_id: None,
                             linger: None,
+                            endpoint,
                         },
                     );
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
-                // EMFILE and the like: stop for now; the next connection edge retries.
-                Err(_) => return,
+                Err(e) => {
+                    monitor::emit(
+                        &*l.link,
+                        EventKind::AcceptFailed,
+                        monitor::value(e.raw_os_error().unwrap_or(crate::errno::EINVAL)),
+                        &l.endpoint,
+                        |ev| ev.reason = Some(e.to_string()),
+                    );
+                    // A connection reset before we took it: take the next one. EMFILE and
+                    // the like: stop for now; the next connection edge retries.
+                    if e.kind() != io::ErrorKind::ConnectionAborted {
+                        return;
+                    }
+                }
             }
         }
     }
@@ -590,6 +628,7 @@ impl Reactor {
             new.options,
             new.session,
             new.peer_routing_id,
+            new.endpoint,
             &mut ctx,
         );
         // A connection made for a connect that was already closed drains at once.
@@ -624,6 +663,7 @@ impl Reactor {
             return;
         };
         let lingering = engine.is_lingering();
+        engine.report_end(&why);
         let (owner, session) = engine.finish(why, &mut self.timers);
         if lingering {
             self.linger_done();
@@ -698,14 +738,15 @@ impl Reactor {
                     v4 => SocketAddr::new(v4, port),
                 };
                 let options = Arc::clone(&c.spec.options);
-                let result = stream::start_tcp_connect(addr, source, &options).map(Stream::Tcp);
+                let result = stream::start_tcp_connect(addr, source, &options)
+                    .map(|(s, p)| (Stream::Tcp(s), p));
                 self.connect_started(key, result);
             }
             Target::Tcp {
                 host: Host::Any, ..
             } => self.connect_failed(key),
             Target::Unix(addr) => {
-                let result = stream::start_unix_connect(&addr).map(Stream::Unix);
+                let result = stream::start_unix_connect(&addr).map(|(s, p)| (Stream::Unix(s), p));
                 self.connect_started(key, result);
             }
         }
@@ -724,17 +765,31 @@ impl Reactor {
         };
         match result.ok().and_then(|a| a.into_iter().next()) {
             Some(addr) => {
-                let result = stream::start_tcp_connect(addr, source, &options).map(Stream::Tcp);
+                let result = stream::start_tcp_connect(addr, source, &options)
+                    .map(|(s, p)| (Stream::Tcp(s), p));
                 self.connect_started(key, result);
             }
             None => self.connect_failed(key),
         }
     }
 
-    fn connect_started(&mut self, key: Key, result: io::Result<Stream>) {
-        let Ok(stream) = result else {
-            self.connect_failed(key);
-            return;
+    fn connect_started(&mut self, key: Key, result: Result<(Stream, bool), stream::OpenFailed>) {
+        let (stream, in_progress) = match result {
+            Ok(started) => started,
+            Err(failed) => {
+                // libzmq reports the descriptor it opened for the attempt as closed.
+                if let (Some(fd), Some(Source::Connecter(c))) = (failed.fd, self.sources.get(key)) {
+                    monitor::emit(
+                        &*c.spec.link,
+                        EventKind::Closed,
+                        monitor::value(fd),
+                        &c.spec.endpoint,
+                        |ev| ev.reason = Some(failed.error.to_string()),
+                    );
+                }
+                self.connect_failed(key);
+                return;
+            }
         };
         let sock_key = self.sources.vacant_entry().key();
         if self.register(&stream, sock_key).is_err() {
@@ -756,6 +811,16 @@ impl Reactor {
         });
         if let Some(Source::Connecter(c)) = self.sources.get_mut(key) {
             c.state = ConnState::Connecting(sock_key, scheduled);
+            // A connect that did not complete at once (`EINPROGRESS`).
+            if in_progress {
+                monitor::emit(
+                    &*c.spec.link,
+                    EventKind::ConnectDelayed,
+                    monitor::value(crate::errno::EINPROGRESS),
+                    &c.spec.endpoint,
+                    |_| {},
+                );
+            }
         }
     }
 
@@ -766,7 +831,7 @@ impl Reactor {
                 match stream::take_connect_error(stream) {
                     Ok(()) => owner,
                     Err(_) => {
-                        self.remove(sock_key);
+                        self.close_attempt(owner, sock_key);
                         self.connect_failed(owner);
                         return;
                     }
@@ -808,6 +873,21 @@ impl Reactor {
         let link = Arc::clone(&c.spec.link);
         let options = Arc::clone(&c.spec.options);
         let routing_id = c.spec.peer_routing_id.clone();
+        // libzmq names a connect's connection by the peer's address.
+        let endpoint: Arc<str> = match &stream {
+            Stream::Tcp(s) => match s.peer_addr() {
+                Ok(a) => Arc::from(format!("tcp://{}", display_addr(a))),
+                Err(_) => Arc::clone(&c.spec.endpoint),
+            },
+            Stream::Unix(_) => Arc::clone(&c.spec.endpoint),
+        };
+        monitor::emit(
+            &*link,
+            EventKind::Connected,
+            monitor::value(std::os::fd::AsRawFd::as_raw_fd(&stream)),
+            &endpoint,
+            |ev| ev.peer_address = peer_address(&stream),
+        );
         let added = self.add_engine(
             stream,
             NewEngine {
@@ -817,6 +897,7 @@ impl Reactor {
                 session,
                 peer_routing_id: routing_id,
                 linger,
+                endpoint,
             },
         );
         if handed_over {
@@ -861,6 +942,31 @@ impl Reactor {
         let at = Instant::now() + wait;
         let id = self.timers.add(at, key, TimerKind::Reconnect);
         c.state = ConnState::Waiting(Some(Scheduled { at, id }));
+        monitor::emit(
+            &*c.spec.link,
+            EventKind::ConnectRetried,
+            u32::try_from(wait.as_millis()).unwrap_or(u32::MAX),
+            &c.spec.endpoint,
+            |_| {},
+        );
+    }
+
+    /// Closes a connect attempt's descriptor (failed or timed out), as libzmq reports it.
+    fn close_attempt(&mut self, owner: Key, sock_key: Key) {
+        let fd = match self.sources.get(sock_key) {
+            Some(Source::Connecting { stream, .. }) => std::os::fd::AsRawFd::as_raw_fd(stream),
+            _ => return,
+        };
+        self.remove(sock_key);
+        if let Some(Source::Connecter(c)) = self.sources.get(owner) {
+            monitor::emit(
+                &*c.spec.link,
+                EventKind::Closed,
+                monitor::value(fd),
+                &c.spec.endpoint,
+                |_| {},
+            );
+        }
     }
 
     fn close_endpoint(&mut self, id: EndpointId, linger: Option<Duration>) {
@@ -886,8 +992,17 @@ impl Reactor {
             .collect();
         for key in keys {
             match self.sources.get_mut(key) {
-                Some(Source::Listener(_)) => {
+                Some(Source::Listener(l)) => {
+                    let fd = l.listener.as_fd_raw();
+                    let (link, endpoint) = (Arc::clone(&l.link), Arc::clone(&l.endpoint));
                     self.remove(key);
+                    monitor::emit(
+                        &*link,
+                        EventKind::Closed,
+                        monitor::value(fd),
+                        &endpoint,
+                        |_| {},
+                    );
                 }
                 Some(Source::Connecter(c)) => {
                     c.closing = true;
@@ -997,7 +1112,12 @@ impl Reactor {
 }
 
 impl Listener {
-    fn as_fd_raw(&self) -> std::os::fd::RawFd {
+    pub(crate) fn as_fd_raw(&self) -> std::os::fd::RawFd {
         std::os::fd::AsRawFd::as_raw_fd(self)
     }
+}
+
+/// The peer's address for an event (`Peer-Address`: the IP for tcp; none for ipc).
+fn peer_address(stream: &Stream) -> Option<String> {
+    Some(stream.peer_address()).filter(|a| !a.is_empty())
 }

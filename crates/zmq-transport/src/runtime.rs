@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ use zmtp_codec::{Metadata, SocketType};
 
 use crate::endpoint::{Direction, Endpoint, EndpointError, Host, IpcEndpoint};
 use crate::errno;
+use crate::monitor::{self, EventKind, MonitorEvent};
 use crate::options::TransportOptions;
 use crate::pipe::{pipe_pair, PipeEnd};
 use crate::reactor::{Command, ConnectSpec, IoThread, ListenSpec, Target};
@@ -73,6 +75,19 @@ impl fmt::Debug for NewPeer {
 pub trait SocketLink: Send + Sync + 'static {
     /// A peer is ready.
     fn attach(&self, peer: NewPeer);
+
+    /// The [`EventKind`] bits the socket wants
+    /// [`event`](Self::event) called for (none by default). Asked before each event is
+    /// built, from I/O threads: keep it to an atomic load.
+    fn event_mask(&self) -> u32 {
+        0
+    }
+
+    /// A monitor event (see [`crate::monitor`]). Called from I/O threads and from the
+    /// socket's own calls; it must not block.
+    fn event(&self, event: MonitorEvent) {
+        let _ = event;
+    }
 }
 
 /// What can go wrong binding or connecting.
@@ -259,13 +274,9 @@ impl Runtime {
     ) -> Result<Bound, TransportError> {
         let parsed =
             Endpoint::parse(endpoint, Direction::Bind).map_err(TransportError::Endpoint)?;
-        let io_err = |error| TransportError::Io {
-            endpoint: endpoint.to_owned(),
-            error,
-        };
         let id = self.new_id();
         let options = Arc::new(options.clone());
-        let (listener, resolved) = match parsed {
+        let opened = match parsed {
             Endpoint::Inproc(name) => {
                 self.bind_inproc(&name, link, options, id)?;
                 return Ok(Bound {
@@ -273,26 +284,42 @@ impl Runtime {
                     endpoint: endpoint.to_owned(),
                 });
             }
-            Endpoint::Tcp(tcp) => {
-                let addr = bind_address(&tcp.host, tcp.port, options.ipv6)?;
-                let l = stream::bind_tcp(addr, &options).map_err(io_err)?;
-                let local = l.local_addr().map_err(io_err)?;
-                (Listener::Tcp(l), format!("tcp://{}", display_addr(local)))
-            }
-            Endpoint::Ipc(ipc) => {
-                let addr = match ipc {
-                    IpcEndpoint::Path(p) => UnixAddr::Path(p),
-                    IpcEndpoint::Abstract(name) => UnixAddr::Abstract(name),
-                    IpcEndpoint::Generated => UnixAddr::Path(generated_ipc_path()),
-                };
-                let l = stream::bind_unix(&addr, &options).map_err(io_err)?;
-                let shown = match &addr {
-                    UnixAddr::Path(p) => format!("ipc://{}", p.display()),
-                    UnixAddr::Abstract(n) => format!("ipc://@{}", String::from_utf8_lossy(n)),
-                };
-                (l, shown)
+            other => open_listener(other, endpoint, &options),
+        };
+        let (listener, resolved) = match opened {
+            Ok(opened) => opened,
+            Err((e, fd)) => {
+                // As libzmq: the descriptor opened for the listener is reported closed
+                // (named "" for tcp, as libzmq has not named it yet), then the failure,
+                // named by the address without its scheme.
+                let tcp = endpoint.starts_with("tcp://");
+                if let Some(fd) = fd {
+                    monitor::emit(
+                        &*link,
+                        EventKind::Closed,
+                        monitor::value(fd),
+                        if tcp { "" } else { endpoint },
+                        |_| {},
+                    );
+                }
+                let address = endpoint.split_once("://").map_or(endpoint, |(_, a)| a);
+                monitor::emit(
+                    &*link,
+                    EventKind::BindFailed,
+                    monitor::value(e.errno()),
+                    address,
+                    |ev| ev.reason = Some(e.to_string()),
+                );
+                return Err(e);
             }
         };
+        monitor::emit(
+            &*link,
+            EventKind::Listening,
+            monitor::value(listener.as_fd_raw()),
+            &resolved,
+            |_| {},
+        );
         let thread = self.next_thread.fetch_add(1, Ordering::Relaxed) % self.threads.len();
         self.listeners.lock().insert(id, thread);
         self.threads[thread]
@@ -302,6 +329,7 @@ impl Runtime {
                 id,
                 link,
                 options,
+                endpoint: Arc::from(resolved.as_str()),
             })));
         Ok(Bound {
             id,
@@ -362,6 +390,7 @@ impl Runtime {
                 options: Arc::new(options.clone()),
                 session,
                 peer_routing_id,
+                endpoint: Arc::from(endpoint),
             })));
         Ok(id)
     }
@@ -587,6 +616,51 @@ fn socket_type_metadata(t: SocketType) -> Metadata {
     md
 }
 
+/// Opens the listener of a tcp or ipc bind; returns it with the endpoint as bound.
+/// On failure, also the descriptor it had opened, if any.
+fn open_listener(
+    parsed: Endpoint,
+    endpoint: &str,
+    options: &TransportOptions,
+) -> Result<(Listener, String), (TransportError, Option<RawFd>)> {
+    let io_err = |error| TransportError::Io {
+        endpoint: endpoint.to_owned(),
+        error,
+    };
+    let failed = |e: stream::OpenFailed| (io_err(e.error), e.fd);
+    Ok(match parsed {
+        Endpoint::Tcp(tcp) => {
+            let addr = bind_address(&tcp.host, tcp.port, options.ipv6).map_err(|e| (e, None))?;
+            let l = stream::bind_tcp(addr, options).map_err(failed)?;
+            let local = l.local_addr().map_err(|e| (io_err(e), None))?;
+            (Listener::Tcp(l), format!("tcp://{}", display_addr(local)))
+        }
+        Endpoint::Ipc(ipc) => {
+            let addr = match ipc {
+                IpcEndpoint::Path(p) => UnixAddr::Path(p),
+                IpcEndpoint::Abstract(name) => UnixAddr::Abstract(name),
+                IpcEndpoint::Generated => UnixAddr::Path(generated_ipc_path()),
+            };
+            let l = stream::bind_unix(&addr, options).map_err(failed)?;
+            let shown = match &addr {
+                UnixAddr::Path(p) => format!("ipc://{}", p.display()),
+                UnixAddr::Abstract(n) => format!("ipc://@{}", String::from_utf8_lossy(n)),
+            };
+            (l, shown)
+        }
+        // Handled by the caller.
+        Endpoint::Inproc(name) => {
+            return Err((
+                TransportError::Endpoint(EndpointError::Invalid {
+                    endpoint: format!("inproc://{name}"),
+                    reason: "inproc has no listener",
+                }),
+                None,
+            ))
+        }
+    })
+}
+
 /// The local address for a bind (or a connect's source): `*`, a literal, an interface
 /// name, or a host name.
 fn bind_address(host: &Host, port: u16, ipv6: bool) -> Result<SocketAddr, TransportError> {
@@ -616,7 +690,7 @@ fn bind_address(host: &Host, port: u16, ipv6: bool) -> Result<SocketAddr, Transp
     }
 }
 
-fn display_addr(addr: SocketAddr) -> String {
+pub(crate) fn display_addr(addr: SocketAddr) -> String {
     match addr {
         SocketAddr::V6(v6) => format!("[{}]:{}", v6.ip(), v6.port()),
         v4 => v4.to_string(),

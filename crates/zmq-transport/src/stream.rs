@@ -190,48 +190,92 @@ fn apply_buffers(sock: &Socket, options: &TransportOptions) -> io::Result<()> {
 }
 
 /// Binds a TCP listener to `addr` with the socket options.
-pub(crate) fn bind_tcp(addr: SocketAddr, options: &TransportOptions) -> io::Result<TcpListener> {
+pub(crate) fn bind_tcp(
+    addr: SocketAddr,
+    options: &TransportOptions,
+) -> Result<TcpListener, OpenFailed> {
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    // As libzmq: rebinding a port in TIME_WAIT must work at once.
-    sock.set_reuse_address(true)?;
-    if addr.is_ipv6() {
-        // Dual-stack when binding an IPv6 wildcard with ZMQ_IPV6.
-        sock.set_only_v6(false)?;
-    }
-    apply_buffers(&sock, options)?;
-    sock.bind(&addr.into())?;
-    sock.listen(options.backlog.max(1))?;
-    sock.set_nonblocking(true)?;
+    let setup = || -> io::Result<()> {
+        // As libzmq: rebinding a port in TIME_WAIT must work at once.
+        sock.set_reuse_address(true)?;
+        if addr.is_ipv6() {
+            // Dual-stack when binding an IPv6 wildcard with ZMQ_IPV6.
+            sock.set_only_v6(false)?;
+        }
+        apply_buffers(&sock, options)?;
+        sock.bind(&addr.into())?;
+        sock.listen(options.backlog.max(1))?;
+        sock.set_nonblocking(true)
+    };
+    setup().map_err(|error| OpenFailed {
+        error,
+        fd: Some(sock.as_raw_fd()),
+    })?;
     Ok(sock.into())
 }
 
-/// Starts a non-blocking TCP connect to `addr`, from `source` if given.
+/// A bind or connect that failed at once, with the descriptor it had opened (now closed),
+/// which the monitor reports as libzmq does.
+#[derive(Debug)]
+pub(crate) struct OpenFailed {
+    pub(crate) error: io::Error,
+    pub(crate) fd: Option<RawFd>,
+}
+
+impl From<io::Error> for OpenFailed {
+    fn from(error: io::Error) -> Self {
+        Self { error, fd: None }
+    }
+}
+
+/// Starts a non-blocking TCP connect to `addr`, from `source` if given. Returns the
+/// stream and whether the connect is still in progress (`EINPROGRESS`).
 pub(crate) fn start_tcp_connect(
     addr: SocketAddr,
     source: Option<SocketAddr>,
     options: &TransportOptions,
-) -> io::Result<TcpStream> {
+) -> Result<(TcpStream, bool), OpenFailed> {
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    apply_buffers(&sock, options)?;
+    let fd = sock.as_raw_fd();
+    let opened = |error| OpenFailed {
+        error,
+        fd: Some(fd),
+    };
+    apply_buffers(&sock, options).map_err(opened)?;
     if let Some(src) = source {
-        sock.set_reuse_address(true)?;
-        sock.bind(&src.into())?;
+        sock.set_reuse_address(true).map_err(opened)?;
+        sock.bind(&src.into()).map_err(opened)?;
     }
-    sock.set_nonblocking(true)?;
-    match sock.connect(&addr.into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(e) => return Err(e),
-    }
+    sock.set_nonblocking(true).map_err(opened)?;
+    let in_progress = match sock.connect(&addr.into()) {
+        Ok(()) => false,
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
+        Err(e) => return Err(opened(e)),
+    };
     let stream: TcpStream = sock.into();
-    configure_tcp(&stream, options)?;
-    Ok(stream)
+    configure_tcp(&stream, options).map_err(opened)?;
+    Ok((stream, in_progress))
 }
 
 /// Binds a Unix listener on a path or an abstract name.
-pub(crate) fn bind_unix(addr: &UnixAddr, options: &TransportOptions) -> io::Result<Listener> {
+pub(crate) fn bind_unix(
+    addr: &UnixAddr,
+    options: &TransportOptions,
+) -> Result<Listener, OpenFailed> {
     let sock = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    let fd = sock.as_raw_fd();
+    bind_unix_socket(sock, addr, options).map_err(|error| OpenFailed {
+        error,
+        fd: Some(fd),
+    })
+}
+
+fn bind_unix_socket(
+    sock: Socket,
+    addr: &UnixAddr,
+    options: &TransportOptions,
+) -> io::Result<Listener> {
     let path = match addr {
         UnixAddr::Path(p) => {
             // As libzmq: a stale socket file from a process that died is replaced.
@@ -252,20 +296,25 @@ pub(crate) fn bind_unix(addr: &UnixAddr, options: &TransportOptions) -> io::Resu
 }
 
 /// Starts a non-blocking Unix connect.
-pub(crate) fn start_unix_connect(addr: &UnixAddr) -> io::Result<UnixStream> {
+pub(crate) fn start_unix_connect(addr: &UnixAddr) -> Result<(UnixStream, bool), OpenFailed> {
     let sock = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-    sock.set_nonblocking(true)?;
-    let target = match addr {
-        UnixAddr::Path(p) => SockAddr::unix(p)?,
-        UnixAddr::Abstract(name) => abstract_addr(name)?,
+    let fd = sock.as_raw_fd();
+    let opened = |error| OpenFailed {
+        error,
+        fd: Some(fd),
     };
-    match sock.connect(&target) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(e) => return Err(e),
-    }
-    Ok(sock.into())
+    sock.set_nonblocking(true).map_err(opened)?;
+    let target = match addr {
+        UnixAddr::Path(p) => SockAddr::unix(p).map_err(opened)?,
+        UnixAddr::Abstract(name) => abstract_addr(name).map_err(opened)?,
+    };
+    let in_progress = match sock.connect(&target) {
+        Ok(()) => false,
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
+        Err(e) => return Err(opened(e)),
+    };
+    Ok((sock.into(), in_progress))
 }
 
 /// A resolved ipc address.

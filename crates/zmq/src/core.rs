@@ -17,10 +17,11 @@ use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 use zmq_patterns::{Attach, Pattern, PatternError, PeerId, PeerInfo, Peers};
 use zmq_transport::pipe::{pipe_pair, PipeEnd, Read as PipeRead, Wake, Wakeup};
-use zmq_transport::{EndpointId, NewPeer, SocketLink};
+use zmq_transport::{EndpointId, MonitorEvent, NewPeer, SocketLink};
 use zmtp_codec::{Frame, Metadata};
 
 use crate::error::{Error, Result};
+use crate::monitor::{Hub, PeerStats};
 
 /// What other threads leave for the socket.
 #[derive(Default)]
@@ -40,6 +41,8 @@ pub(crate) struct Shared {
     cond: Condvar,
     /// The descriptor given out by `ZMQ_FD`, and the end written to signal it.
     signal: Mutex<Option<(UnixStream, UnixStream)>>,
+    /// The socket's monitors and event counters.
+    pub(crate) monitor: Hub,
 }
 
 impl Shared {
@@ -48,6 +51,7 @@ impl Shared {
             mailbox: Mutex::new(Mailbox::default()),
             cond: Condvar::new(),
             signal: Mutex::new(None),
+            monitor: Hub::new(),
         })
     }
 
@@ -101,6 +105,14 @@ impl SocketLink for Shared {
         mailbox.peers.push(peer);
         self.notify(&mailbox);
     }
+
+    fn event_mask(&self) -> u32 {
+        self.monitor.mask()
+    }
+
+    fn event(&self, event: MonitorEvent) {
+        self.monitor.deliver(event);
+    }
 }
 
 impl Wake for Shared {
@@ -116,6 +128,8 @@ struct Slot {
     pipe: PipeEnd,
     /// The bind or connect it came through.
     endpoint: Option<EndpointId>,
+    /// The peer's routing id, for `stats`.
+    routing_id: Bytes,
     /// The other end went away; the peer is detached once its messages are read.
     closing: bool,
 }
@@ -271,6 +285,7 @@ impl Core {
             Slot {
                 pipe: peer.pipe,
                 endpoint: peer.endpoint_id,
+                routing_id: peer.routing_id.clone(),
                 closing: false,
             },
         );
@@ -387,6 +402,30 @@ impl Core {
         for id in ids {
             self.detach(id);
         }
+    }
+
+    /// Each peer's queue depths, with the endpoint it came through (named by `name`).
+    pub(crate) fn peer_stats(
+        &mut self,
+        name: impl Fn(EndpointId) -> Option<String>,
+    ) -> Vec<PeerStats> {
+        let _ = self.process_mailbox();
+        let mut peers: Vec<(PeerId, PeerStats)> = self
+            .peers
+            .slots
+            .iter()
+            .map(|(&id, slot)| {
+                let stats = PeerStats {
+                    endpoint: slot.endpoint.and_then(&name),
+                    routing_id: slot.routing_id.to_vec(),
+                    queued_in: slot.pipe.reader.queued(),
+                    queued_out: slot.pipe.writer.queued(),
+                };
+                (id, stats)
+            })
+            .collect();
+        peers.sort_by_key(|(id, _)| *id);
+        peers.into_iter().map(|(_, s)| s).collect()
     }
 
     /// Closes every peer pipe: queued outbound messages stay for the engines to send

@@ -23,6 +23,14 @@
 //! assert_eq!(req.recv_string(0).unwrap().unwrap(), "world");
 //! ```
 //!
+//! Monitoring: [`Socket::monitor`] is libzmq's `zmq_socket_monitor` (events as two-frame
+//! messages on an inproc PAIR, which [`monitor::Event::parse`] reads);
+//! [`Socket::monitor_events`] gives the same events typed, with the peer's address, routing
+//! id and the reason of a failure, and the slow-joiner signal
+//! ([`monitor::EventKind::Subscribed`]). [`Socket::stats`] counts messages, bytes, drops,
+//! reconnections and handshake failures, and each peer's queues (libzmq has no such
+//! counters). See [`monitor`].
+//!
 //! A [`Socket`] is `Send` but not `Sync`, as in the `zmq` crate: move it to another
 //! thread, but do not share it.
 //!
@@ -45,6 +53,7 @@ mod core;
 mod curve;
 mod error;
 mod message;
+pub mod monitor;
 mod options;
 mod poll;
 mod proxy;
@@ -64,6 +73,7 @@ pub use context::Context;
 pub use curve::{curve_keypair, curve_public, CurveKeyPair};
 pub use error::{Error, Result};
 pub use message::Message;
+pub use monitor::SocketEvent;
 pub use options::SocketOptions;
 pub use poll::{poll, PollEvents, PollItem};
 pub use proxy::{

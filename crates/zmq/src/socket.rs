@@ -15,6 +15,7 @@ use crate::context::Context;
 use crate::core::{pattern_error, Core, Deadline};
 use crate::error::{Error, Result};
 use crate::message::Message;
+use crate::monitor::{EventStream, MonitorPair, SocketStats, WireMonitor};
 use crate::options::SocketOptions;
 use crate::poll::{PollEvents, PollItem};
 use crate::{Mechanism, Sendable, SocketType, DONTWAIT, SNDMORE};
@@ -39,6 +40,16 @@ struct Inner {
     endpoints: Vec<EndpointRecord>,
     rcvmore: bool,
     last_endpoint: String,
+    traffic: Traffic,
+}
+
+/// What the application sent and received (the socket's thread alone touches it).
+#[derive(Default)]
+struct Traffic {
+    messages_in: u64,
+    bytes_in: u64,
+    messages_out: u64,
+    bytes_out: u64,
 }
 
 struct EndpointRecord {
@@ -87,6 +98,7 @@ impl Socket {
                 endpoints: Vec::new(),
                 rcvmore: false,
                 last_endpoint: String::new(),
+                traffic: Traffic::default(),
             }),
         })
     }
@@ -226,10 +238,14 @@ impl Socket {
 
     pub(crate) fn send_message(&self, msg: Message, flags: i32) -> Result<()> {
         self.with(|s| {
-            let frame = Frame::new(msg.into_bytes(), flags & SNDMORE != 0);
+            let more = flags & SNDMORE != 0;
+            let frame = Frame::new(msg.into_bytes(), more);
+            let len = frame.data.len() as u64;
             let deadline = Deadline::from_timeout(s.options.sndtimeo, flags & DONTWAIT != 0);
             s.core.send(frame, deadline)?;
             s.close_requested_peers();
+            s.traffic.bytes_out += len;
+            s.traffic.messages_out += u64::from(!more);
             Ok(())
         })
     }
@@ -239,6 +255,8 @@ impl Socket {
             let deadline = Deadline::from_timeout(s.options.rcvtimeo, flags & DONTWAIT != 0);
             let frame = s.core.recv(deadline)?;
             s.rcvmore = frame.more;
+            s.traffic.bytes_in += frame.data.len() as u64;
+            s.traffic.messages_in += u64::from(!frame.more);
             Ok(Message::from_frame(
                 frame,
                 s.core.peers.last_metadata.clone(),
@@ -284,6 +302,89 @@ impl Socket {
             parts.push(self.recv_bytes(flags)?);
         }
         Ok(parts)
+    }
+
+    /// Monitors the socket, as libzmq's `zmq_socket_monitor`: binds a PAIR at
+    /// `monitor_endpoint` (`inproc://` only, else `EPROTONOSUPPORT`) and sends it the events
+    /// of `events` (a mask of [`SocketEvent`](crate::SocketEvent) values, such as
+    /// `SocketEvent::ALL as i32`), each as two frames: 6 bytes (`u16` event, `u32` value,
+    /// host byte order), then the endpoint; [`monitor::Event::parse`](crate::monitor::Event::parse)
+    /// reads them. Events are sent without blocking: dropped while no PAIR is connected or
+    /// while its queue is full, as in libzmq.
+    ///
+    /// A new call replaces the monitor, and an empty `monitor_endpoint` (libzmq's `NULL`)
+    /// stops it; either way the old one sends MONITOR_STOPPED (if in its `events`) and its
+    /// endpoint is unbound. Closing the socket does the same. See [`crate::monitor`] for
+    /// which events are raised and when.
+    pub fn monitor(&self, monitor_endpoint: &str, events: i32) -> Result<()> {
+        self.with(|s| {
+            if monitor_endpoint.is_empty() {
+                s.stop_monitor();
+                return Ok(());
+            }
+            let parsed = Endpoint::parse(monitor_endpoint, Direction::Bind).map_err(Error::from)?;
+            if !matches!(parsed, Endpoint::Inproc(_)) {
+                return Err(Error::EPROTONOSUPPORT);
+            }
+            s.stop_monitor();
+            let pair = Arc::new(MonitorPair::default());
+            let link: Arc<dyn SocketLink> = pair.clone();
+            let options = TransportOptions::new(zmtp_codec::SocketType::Pair);
+            let bound = s
+                .runtime
+                .bind(monitor_endpoint, link, &options)
+                .map_err(Error::from)?;
+            s.core
+                .shared
+                .monitor
+                .set_wire(Some(WireMonitor::new(events as u32, pair, bound.id)));
+            Ok(())
+        })
+    }
+
+    /// The socket's events, typed, with no monitor socket: see [`crate::monitor`].
+    /// `events` is a mask of [`EventKind`](crate::monitor::EventKind) bits
+    /// ([`monitor::ALL`](crate::monitor::ALL) for everything, including the slow-joiner
+    /// signal [`EventKind::Subscribed`](crate::monitor::EventKind::Subscribed)). Any number
+    /// of streams may watch one socket, alongside [`monitor`](Self::monitor); each ends
+    /// when the socket closes.
+    pub fn monitor_events(&self, events: u32) -> Result<EventStream> {
+        self.with(|s| Ok(s.core.shared.monitor.add_stream(events)))
+    }
+
+    /// The socket's counters (libzmq has none): messages and bytes the application sent
+    /// and received, messages dropped at a peer's high-water mark, reconnections, handshakes
+    /// and their failures, and each peer's queues now. Counting costs the sending and
+    /// receiving paths two additions, and connections a relaxed atomic per event.
+    pub fn stats(&self) -> Result<SocketStats> {
+        self.with(|s| {
+            let names: Vec<(EndpointId, String)> = s
+                .endpoints
+                .iter()
+                .map(|e| (e.id, e.resolved.clone()))
+                .collect();
+            let peers = s.core.peer_stats(|id| {
+                names
+                    .iter()
+                    .find(|(i, _)| *i == id)
+                    .map(|(_, name)| name.clone())
+            });
+            let c = &s.core.shared.monitor.counters;
+            let load =
+                |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+            Ok(SocketStats {
+                messages_in: s.traffic.messages_in,
+                bytes_in: s.traffic.bytes_in,
+                messages_out: s.traffic.messages_out,
+                bytes_out: s.traffic.bytes_out,
+                dropped_at_hwm: s.core.pattern.dropped_at_hwm(),
+                reconnects: load(&c.reconnects),
+                handshakes: load(&c.handshakes),
+                handshake_failures: load(&c.handshake_failures),
+                disconnects: load(&c.disconnects),
+                peers,
+            })
+        })
     }
 
     /// `ZMQ_TYPE`.
@@ -506,6 +607,13 @@ impl Inner {
         Ok(())
     }
 
+    /// Stops `monitor`'s PAIR (it sends MONITOR_STOPPED first) and unbinds it.
+    fn stop_monitor(&mut self) {
+        if let Some(old) = self.core.shared.monitor.set_wire(None) {
+            self.runtime.close_endpoint(old.id, Some(Duration::ZERO));
+        }
+    }
+
     fn linger(&self) -> Option<Duration> {
         (self.options.linger >= 0).then(|| Duration::from_millis(self.options.linger as u64))
     }
@@ -533,6 +641,10 @@ impl Drop for Socket {
         // what was queued instead of dropping it.
         for record in inner.endpoints.drain(..) {
             inner.runtime.close_endpoint(record.id, linger);
+        }
+        // After the endpoints, whose listeners reported CLOSED: MONITOR_STOPPED is last.
+        if let Some(wire) = inner.core.shared.monitor.stop_all() {
+            inner.runtime.close_endpoint(wire.id, Some(Duration::ZERO));
         }
         inner.core.close_all();
         inner.ctx.unregister(inner.registration);
