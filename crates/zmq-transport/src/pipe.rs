@@ -21,6 +21,14 @@
 //!
 //! **High-water mark** (`ZMQ_SNDHWM`/`ZMQ_RCVHWM`): counted in whole messages, 0 for no
 //! limit; the low-water mark is `(hwm + 1) / 2` as in libzmq (`pipe.cpp`, `compute_lwm`).
+//! Either end may change it while messages flow ([`Writer::set_hwm`], [`Reader::set_hwm`]),
+//! as libzmq's `pipe_t::set_hwms` does; a writer waiting for room is woken if the new mark
+//! gives it some. An inproc queue's mark is the sum of both sockets' marks: the other
+//! socket's part is its *boost* ([`Writer::set_hwm_boost`]), kept across changes.
+//!
+//! **Conflation** (`ZMQ_CONFLATE`, libzmq's `ypipe_conflate`): a conflating queue holds at
+//! most one message, the last one written; a new message replaces an unread one, and no
+//! high-water mark applies. It is one slot under a lock instead of the lock-free queue.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -76,8 +84,15 @@ struct Shared {
     /// Bumped whenever the metadata changes, so the reader checks it without locking.
     metadata_epoch: AtomicU64,
     rare: Mutex<Rare>,
-    hwm: u64,
-    lwm: u64,
+    /// The high-water mark in effect (0: none), boost included.
+    hwm: AtomicU64,
+    lwm: AtomicU64,
+    /// The other socket's part of an inproc queue's mark (`u64::MAX`: none).
+    boost: AtomicU64,
+    /// The queue holds only the last message written (`ZMQ_CONFLATE`).
+    conflate: AtomicBool,
+    /// A conflating queue's one message.
+    slot: Mutex<Option<Vec<Frame>>>,
 }
 
 /// What changes rarely, under a lock.
@@ -91,6 +106,31 @@ struct Rare {
 }
 
 impl Shared {
+    /// Sets the mark from one socket's value (0: no limit), adding the boost as libzmq's
+    /// `pipe_t::set_hwms`: unlimited if either part is. Wakes a writer the new mark lets on.
+    fn set_hwm(&self, hwm: u64) {
+        let boost = self.boost.load(Ordering::Relaxed);
+        let total = if boost == u64::MAX {
+            hwm
+        } else if hwm == 0 || boost == 0 {
+            0
+        } else {
+            hwm.saturating_add(boost)
+        };
+        self.hwm.store(total, Ordering::SeqCst);
+        self.lwm.store(total.div_ceil(2), Ordering::SeqCst);
+        let queued = self
+            .written
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.read.load(Ordering::SeqCst));
+        if self.writer_waiting.load(Ordering::SeqCst)
+            && (total == 0 || queued < total)
+            && self.writer_waiting.swap(false, Ordering::SeqCst)
+        {
+            self.wake_writer(Wakeup::Writable);
+        }
+    }
+
     fn wake_reader(&self, why: Wakeup) {
         let waker = self.rare.lock().reader_waker.clone();
         if let Some((waker, token)) = waker {
@@ -121,8 +161,11 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
         discard_before: AtomicU64::new(0),
         metadata_epoch: AtomicU64::new(0),
         rare: Mutex::new(Rare::default()),
-        hwm,
-        lwm: hwm.div_ceil(2),
+        hwm: AtomicU64::new(hwm),
+        lwm: AtomicU64::new(hwm.div_ceil(2)),
+        boost: AtomicU64::new(u64::MAX),
+        conflate: AtomicBool::new(false),
+        slot: Mutex::new(None),
     });
     (
         Writer {
@@ -141,6 +184,7 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
             metadata: None,
             metadata_epoch: 0,
             connected: false,
+            taken: VecDeque::new(),
         },
     )
 }
@@ -195,16 +239,44 @@ impl Writer {
     /// the queue down to the low-water mark.
     pub fn can_write(&self) -> bool {
         let s = &*self.shared;
-        if s.hwm == 0 || s.reader_closed.load(Ordering::Relaxed) {
+        let hwm = s.hwm.load(Ordering::Relaxed);
+        if hwm == 0 || s.reader_closed.load(Ordering::Relaxed) {
+            return true;
+        }
+        if s.conflate.load(Ordering::Relaxed) {
+            // A new message replaces the unread one: there is always room.
             return true;
         }
         let queued = self.written + self.complete_msgs;
-        if queued - s.read.load(Ordering::SeqCst) < s.hwm {
+        if queued.saturating_sub(s.read.load(Ordering::SeqCst)) < hwm {
             return true;
         }
         s.writer_waiting.store(true, Ordering::SeqCst);
-        // The reader may have read since: check again, now that it will see the flag.
-        queued - s.read.load(Ordering::SeqCst) < s.hwm
+        // The reader (or a new mark) may have made room since: check again, now that it
+        // will see the flag.
+        queued.saturating_sub(s.read.load(Ordering::SeqCst)) < s.hwm.load(Ordering::SeqCst)
+    }
+
+    /// Changes the high-water mark (0: no limit) while the queue is in use, as
+    /// `ZMQ_SNDHWM` set after connecting does in libzmq 4.3. Messages already queued stay;
+    /// a writer waiting for room is woken if the new mark gives it some.
+    pub fn set_hwm(&self, hwm: usize) {
+        self.shared.set_hwm(hwm as u64);
+    }
+
+    /// Sets the other socket's part of an inproc queue's mark: the mark is then this
+    /// socket's value plus `boost`, and unlimited if either is 0. Call it before
+    /// [`Writer::set_hwm`] or [`Reader::set_hwm`]; the queue's current mark is kept.
+    pub fn set_hwm_boost(&self, boost: usize) {
+        self.shared
+            .boost
+            .store((boost as u64).min(u64::MAX - 1), Ordering::Relaxed);
+    }
+
+    /// Makes this queue conflating (`ZMQ_CONFLATE`): it keeps only the last message
+    /// written. Call it before the first write.
+    pub fn set_conflate(&self, conflate: bool) {
+        self.shared.conflate.store(conflate, Ordering::Relaxed);
     }
 
     /// Appends a frame. The message becomes readable once its last frame (without `more`)
@@ -230,6 +302,10 @@ impl Writer {
         if self.complete_msgs == 0 {
             return;
         }
+        if self.shared.conflate.load(Ordering::Relaxed) {
+            self.flush_conflated();
+            return;
+        }
         for frame in self.pending.drain(..self.complete_frames) {
             self.shared.frames.push(frame);
         }
@@ -238,6 +314,33 @@ impl Writer {
         self.complete_msgs = 0;
         let s = &*self.shared;
         s.written.store(self.written, Ordering::SeqCst);
+        if s.reader_waiting.load(Ordering::SeqCst) && s.reader_waiting.swap(false, Ordering::SeqCst)
+        {
+            s.wake_reader(Wakeup::Readable);
+        }
+    }
+
+    /// A conflating queue keeps the last whole message only: it replaces an unread one,
+    /// and counts as a new message only when the slot was empty.
+    fn flush_conflated(&mut self) {
+        let whole: Vec<Frame> = self.pending.drain(..self.complete_frames).collect();
+        let start = whole[..whole.len().saturating_sub(1)]
+            .iter()
+            .rposition(|f| !f.more)
+            .map_or(0, |i| i + 1);
+        let last = whole.into_iter().skip(start).collect::<Vec<_>>();
+        self.complete_frames = 0;
+        self.complete_msgs = 0;
+        let s = &*self.shared;
+        {
+            let mut slot = s.slot.lock();
+            let was_empty = slot.is_none();
+            *slot = Some(last);
+            if was_empty {
+                self.written += 1;
+                s.written.store(self.written, Ordering::SeqCst);
+            }
+        }
         if s.reader_waiting.load(Ordering::SeqCst) && s.reader_waiting.swap(false, Ordering::SeqCst)
         {
             s.wake_reader(Wakeup::Readable);
@@ -312,7 +415,7 @@ impl fmt::Debug for Writer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Writer")
             .field("queued", &self.queued())
-            .field("hwm", &self.shared.hwm)
+            .field("hwm", &self.shared.hwm.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -328,6 +431,8 @@ pub struct Reader {
     metadata_epoch: u64,
     /// [`Reader::hiccup`] was called before: the reader had a connection.
     connected: bool,
+    /// The rest of a message taken from a conflating queue's slot.
+    taken: VecDeque<Frame>,
 }
 
 /// What [`Reader::read`] found.
@@ -351,6 +456,9 @@ impl Reader {
     /// The next frame. After a frame with `more`, the next read returns the next frame of
     /// the same message: messages are only ever published whole.
     pub fn read(&mut self) -> Read {
+        if self.shared.conflate.load(Ordering::Relaxed) {
+            return self.read_conflated();
+        }
         if !self.in_message {
             if self.shared.hiccup_pending.load(Ordering::SeqCst) {
                 // The writer is woken with `Hiccup` already; its acknowledgement wakes us.
@@ -388,6 +496,43 @@ impl Reader {
             self.message_read();
         }
         Read::Frame(frame)
+    }
+
+    fn read_conflated(&mut self) -> Read {
+        if self.taken.is_empty() {
+            if self.shared.hiccup_pending.load(Ordering::SeqCst) {
+                return Read::Empty;
+            }
+            loop {
+                if !self.message_ready() {
+                    return if self.closed {
+                        Read::Closed
+                    } else {
+                        Read::Empty
+                    };
+                }
+                // Counted in `written` under the slot's lock when the slot was filled.
+                let message = self.shared.slot.lock().take().unwrap_or_default();
+                let discard = self.read < self.shared.discard_before.load(Ordering::SeqCst);
+                self.message_read();
+                if !discard && !message.is_empty() {
+                    self.taken = message.into();
+                    break;
+                }
+            }
+        }
+        let Some(frame) = self.taken.pop_front() else {
+            return Read::Empty;
+        };
+        self.in_message = !self.taken.is_empty();
+        Read::Frame(frame)
+    }
+
+    /// Changes the high-water mark (0: no limit) while the queue is in use, as
+    /// `ZMQ_RCVHWM` set after connecting does in libzmq 4.3; a writer waiting for room is
+    /// woken if the new mark gives it some.
+    pub fn set_hwm(&self, hwm: usize) {
+        self.shared.set_hwm(hwm as u64);
     }
 
     /// Whether a frame can be read now, without registering for a wake-up.
@@ -438,7 +583,8 @@ impl Reader {
         let s = &*self.shared;
         s.read.store(self.read, Ordering::SeqCst);
         if s.writer_waiting.load(Ordering::SeqCst)
-            && s.written.load(Ordering::Acquire).saturating_sub(self.read) <= s.lwm
+            && s.written.load(Ordering::Acquire).saturating_sub(self.read)
+                <= s.lwm.load(Ordering::Relaxed)
             && s.writer_waiting.swap(false, Ordering::SeqCst)
         {
             s.wake_writer(Wakeup::Writable);
@@ -457,13 +603,17 @@ impl Reader {
             return;
         }
         if self.in_message {
-            while let Some(frame) = self.shared.frames.pop() {
-                if !frame.more {
-                    break;
+            if self.taken.is_empty() {
+                while let Some(frame) = self.shared.frames.pop() {
+                    if !frame.more {
+                        break;
+                    }
                 }
+                self.message_read();
             }
+            // A conflated message was counted as read when it was taken.
+            self.taken.clear();
             self.in_message = false;
-            self.message_read();
         }
         let s = &*self.shared;
         if s.writer_closed.load(Ordering::SeqCst) {
@@ -490,6 +640,8 @@ impl Reader {
             return;
         }
         while self.shared.frames.pop().is_some() {}
+        self.shared.slot.lock().take();
+        self.taken.clear();
         self.shared.wake_writer(Wakeup::Closed);
     }
 }
