@@ -245,6 +245,11 @@ impl Engine {
         }
     }
 
+    /// Whether the handshake completed (traffic flows).
+    pub(crate) fn handshake_done(&self) -> bool {
+        matches!(self.phase, Phase::Active(_)) && self.failing.is_none()
+    }
+
     pub(crate) fn is_lingering(&self) -> bool {
         self.lingering
     }
@@ -604,6 +609,8 @@ impl Engine {
             }
             None => {
                 let (ours, theirs) = pipe_pair(self.options.rcvhwm, self.options.sndhwm);
+                ours.writer.set_conflate(self.options.conflate_in());
+                theirs.writer.set_conflate(self.options.conflate_out());
                 self.link.attach(NewPeer {
                     pipe: theirs,
                     routing_id: self

@@ -1,5 +1,7 @@
 //! The socket options the transport acts on, with libzmq's defaults.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -64,7 +66,37 @@ pub struct TransportOptions {
     pub zap_domain: Bytes,
     /// `ZMQ_ZAP_ENFORCE_DOMAIN`: RFC 27's strict rules (see `zmq_security::zap`).
     pub zap_enforce_domain: bool,
+    /// `ZMQ_CONFLATE`: the queues carrying this socket's data keep only the last message
+    /// (see [`TransportOptions::conflate_out`] and [`TransportOptions::conflate_in`]).
+    pub conflate: bool,
+    /// `ZMQ_TCP_MAXRT`: how long sent data may stay unacknowledged before the connection
+    /// is dropped (`TCP_USER_TIMEOUT` on Linux); `None` for the OS default.
+    pub tcp_maxrt: Option<Duration>,
+    /// `ZMQ_PRIORITY`: `SO_PRIORITY` of tcp sockets; 0 leaves it alone.
+    pub priority: i32,
+    /// `ZMQ_BUSY_POLL`: `SO_BUSY_POLL` of tcp sockets, in microseconds; 0 leaves it alone.
+    pub busy_poll: i32,
+    /// `ZMQ_BINDTODEVICE`: the interface tcp sockets are bound to (`SO_BINDTODEVICE`);
+    /// empty for none.
+    pub bind_to_device: Bytes,
+    /// `ZMQ_USE_FD`: a bind listens on this descriptor, which the application opened and
+    /// bound, instead of opening a socket; -1 for none.
+    pub use_fd: i32,
+    /// `ZMQ_RECONNECT_STOP`: when a connect stops reconnecting (`RECONNECT_STOP_*` bits).
+    pub reconnect_stop: i32,
+    /// Set once the socket called `disconnect`: with
+    /// [`RECONNECT_STOP_AFTER_DISCONNECT`], none of its connects reconnects any more.
+    /// Shared by every snapshot of the socket's options.
+    pub disconnected: Arc<AtomicBool>,
 }
+
+/// `ZMQ_RECONNECT_STOP_CONN_REFUSED`: stop when the peer refuses the connection.
+pub const RECONNECT_STOP_CONN_REFUSED: i32 = 0x1;
+/// `ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED`: stop when a connection ends before its handshake
+/// completed.
+pub const RECONNECT_STOP_HANDSHAKE_FAILED: i32 = 0x2;
+/// `ZMQ_RECONNECT_STOP_AFTER_DISCONNECT`: stop once the socket has called `disconnect`.
+pub const RECONNECT_STOP_AFTER_DISCONNECT: i32 = 0x4;
 
 impl TransportOptions {
     /// libzmq's defaults for a socket of `socket_type`.
@@ -94,6 +126,50 @@ impl TransportOptions {
             mechanism: MechanismConfig::Null,
             zap_domain: Bytes::new(),
             zap_enforce_domain: false,
+            conflate: false,
+            tcp_maxrt: None,
+            priority: 0,
+            busy_poll: 0,
+            bind_to_device: Bytes::new(),
+            use_fd: -1,
+            reconnect_stop: 0,
+            disconnected: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Whether `ZMQ_CONFLATE` applies to this socket type at all: PUSH, PULL, PUB, SUB
+    /// and DEALER, as libzmq (`get_effective_conflate_option`).
+    fn conflates(&self) -> bool {
+        self.conflate
+            && matches!(
+                self.socket_type,
+                SocketType::Push
+                    | SocketType::Pull
+                    | SocketType::Pub
+                    | SocketType::Sub
+                    | SocketType::Dealer
+            )
+    }
+
+    /// Whether the queue from this socket to a peer conflates: it carries data, not a
+    /// SUB's subscriptions (libzmq conflates both ways, and so loses subscriptions).
+    pub fn conflate_out(&self) -> bool {
+        self.conflates() && self.socket_type != SocketType::Sub
+    }
+
+    /// Whether the queue from a peer to this socket conflates: it carries data, not the
+    /// subscriptions a PUB receives.
+    pub fn conflate_in(&self) -> bool {
+        self.conflates() && self.socket_type != SocketType::Pub
+    }
+
+    /// Whether a connect that ended this way is given up rather than retried
+    /// (`ZMQ_RECONNECT_STOP`): `refused` when the peer refused it, `handshake_failed`
+    /// when it ended before its handshake completed.
+    pub fn stops_reconnecting(&self, refused: bool, handshake_failed: bool) -> bool {
+        (refused && self.reconnect_stop & RECONNECT_STOP_CONN_REFUSED != 0)
+            || (handshake_failed && self.reconnect_stop & RECONNECT_STOP_HANDSHAKE_FAILED != 0)
+            || (self.reconnect_stop & RECONNECT_STOP_AFTER_DISCONNECT != 0
+                && self.disconnected.load(Ordering::Relaxed))
     }
 }

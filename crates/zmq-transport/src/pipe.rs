@@ -23,8 +23,8 @@
 //! limit; the low-water mark is `(hwm + 1) / 2` as in libzmq (`pipe.cpp`, `compute_lwm`).
 //! Either end may change it while messages flow ([`Writer::set_hwm`], [`Reader::set_hwm`]),
 //! as libzmq's `pipe_t::set_hwms` does; a writer waiting for room is woken if the new mark
-//! gives it some. An inproc queue's mark is the sum of both sockets' marks: the other
-//! socket's part is its *boost* ([`Writer::set_hwm_boost`]), kept across changes.
+//! gives it some. An inproc queue's mark is the sum of both sockets' marks
+//! ([`Writer::set_hwm_parts`]): each end then changes its own part only.
 //!
 //! **Conflation** (`ZMQ_CONFLATE`, libzmq's `ypipe_conflate`): a conflating queue holds at
 //! most one message, the last one written; a new message replaces an unread one, and no
@@ -87,8 +87,10 @@ struct Shared {
     /// The high-water mark in effect (0: none), boost included.
     hwm: AtomicU64,
     lwm: AtomicU64,
-    /// The other socket's part of an inproc queue's mark (`u64::MAX`: none).
-    boost: AtomicU64,
+    /// The mark is the sum of the writer's and the reader's parts (inproc).
+    split: AtomicBool,
+    writer_part: AtomicU64,
+    reader_part: AtomicU64,
     /// The queue holds only the last message written (`ZMQ_CONFLATE`).
     conflate: AtomicBool,
     /// A conflating queue's one message.
@@ -106,16 +108,25 @@ struct Rare {
 }
 
 impl Shared {
-    /// Sets the mark from one socket's value (0: no limit), adding the boost as libzmq's
-    /// `pipe_t::set_hwms`: unlimited if either part is. Wakes a writer the new mark lets on.
-    fn set_hwm(&self, hwm: u64) {
-        let boost = self.boost.load(Ordering::Relaxed);
-        let total = if boost == u64::MAX {
-            hwm
-        } else if hwm == 0 || boost == 0 {
-            0
+    /// Sets the mark from one end's value (0: no limit). A split mark is the sum of both
+    /// parts, unlimited if either is, as libzmq's `pipe_t::set_hwms`. Wakes a writer the
+    /// new mark lets on.
+    fn set_hwm(&self, hwm: u64, from_writer: bool) {
+        let total = if self.split.load(Ordering::Relaxed) {
+            let (w, r) = if from_writer {
+                self.writer_part.store(hwm, Ordering::Relaxed);
+                (hwm, self.reader_part.load(Ordering::Relaxed))
+            } else {
+                self.reader_part.store(hwm, Ordering::Relaxed);
+                (self.writer_part.load(Ordering::Relaxed), hwm)
+            };
+            if w == 0 || r == 0 {
+                0
+            } else {
+                w.saturating_add(r)
+            }
         } else {
-            hwm.saturating_add(boost)
+            hwm
         };
         self.hwm.store(total, Ordering::SeqCst);
         self.lwm.store(total.div_ceil(2), Ordering::SeqCst);
@@ -163,7 +174,9 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
         rare: Mutex::new(Rare::default()),
         hwm: AtomicU64::new(hwm),
         lwm: AtomicU64::new(hwm.div_ceil(2)),
-        boost: AtomicU64::new(u64::MAX),
+        split: AtomicBool::new(false),
+        writer_part: AtomicU64::new(0),
+        reader_part: AtomicU64::new(0),
         conflate: AtomicBool::new(false),
         slot: Mutex::new(None),
     });
@@ -261,16 +274,17 @@ impl Writer {
     /// `ZMQ_SNDHWM` set after connecting does in libzmq 4.3. Messages already queued stay;
     /// a writer waiting for room is woken if the new mark gives it some.
     pub fn set_hwm(&self, hwm: usize) {
-        self.shared.set_hwm(hwm as u64);
+        self.shared.set_hwm(hwm as u64, true);
     }
 
-    /// Sets the other socket's part of an inproc queue's mark: the mark is then this
-    /// socket's value plus `boost`, and unlimited if either is 0. Call it before
-    /// [`Writer::set_hwm`] or [`Reader::set_hwm`]; the queue's current mark is kept.
-    pub fn set_hwm_boost(&self, boost: usize) {
-        self.shared
-            .boost
-            .store((boost as u64).min(u64::MAX - 1), Ordering::Relaxed);
+    /// Makes the mark the sum of two parts, the writing socket's (`ZMQ_SNDHWM`) and the
+    /// reading socket's (`ZMQ_RCVHWM`), as an inproc queue's: from now on each end's
+    /// `set_hwm` changes its own part. Unlimited if either part is 0.
+    pub fn set_hwm_parts(&self, writer_part: usize, reader_part: usize) {
+        let s = &*self.shared;
+        s.writer_part.store(writer_part as u64, Ordering::Relaxed);
+        s.split.store(true, Ordering::Relaxed);
+        s.set_hwm(reader_part as u64, false);
     }
 
     /// Makes this queue conflating (`ZMQ_CONFLATE`): it keeps only the last message
@@ -532,7 +546,7 @@ impl Reader {
     /// `ZMQ_RCVHWM` set after connecting does in libzmq 4.3; a writer waiting for room is
     /// woken if the new mark gives it some.
     pub fn set_hwm(&self, hwm: usize) {
-        self.shared.set_hwm(hwm as u64);
+        self.shared.set_hwm(hwm as u64, false);
     }
 
     /// Whether a frame can be read now, without registering for a wake-up.

@@ -615,6 +615,7 @@ impl Reactor {
             return;
         };
         let lingering = engine.is_lingering();
+        let handshake_failed = !engine.handshake_done();
         let (owner, session) = engine.finish(why, &mut self.timers);
         if lingering {
             self.linger_done();
@@ -628,7 +629,9 @@ impl Reactor {
                     self.sources.remove(conn_key);
                 } else {
                     c.state = ConnState::Waiting(None);
-                    self.connect_failed(conn_key);
+                    if !self.give_up(conn_key, false, handshake_failed) {
+                        self.connect_failed(conn_key);
+                    }
                 }
             }
         }
@@ -723,9 +726,14 @@ impl Reactor {
     }
 
     fn connect_started(&mut self, key: Key, result: io::Result<Stream>) {
-        let Ok(stream) = result else {
-            self.connect_failed(key);
-            return;
+        let stream = match result {
+            Ok(stream) => stream,
+            Err(e) => {
+                if !self.give_up(key, is_refused(&e), false) {
+                    self.connect_failed(key);
+                }
+                return;
+            }
         };
         let sock_key = self.sources.vacant_entry().key();
         if self.register(&stream, sock_key).is_err() {
@@ -756,9 +764,11 @@ impl Reactor {
                 let owner = *owner;
                 match stream::take_connect_error(stream) {
                     Ok(()) => owner,
-                    Err(_) => {
+                    Err(e) => {
                         self.remove(sock_key);
-                        self.connect_failed(owner);
+                        if !self.give_up(owner, is_refused(&e), false) {
+                            self.connect_failed(owner);
+                        }
                         return;
                     }
                 }
@@ -826,8 +836,33 @@ impl Reactor {
         }
     }
 
+    /// Ends a connect for good when `ZMQ_RECONNECT_STOP` says so for this failure (and
+    /// not while it lingers): its session goes, so the socket drops the peer and what was
+    /// queued for it, as libzmq terminates the session. Returns whether it did.
+    fn give_up(&mut self, key: Key, refused: bool, handshake_failed: bool) -> bool {
+        let Some(Source::Connecter(c)) = self.sources.get(key) else {
+            return false;
+        };
+        if c.closing
+            || !c
+                .spec
+                .options
+                .stops_reconnecting(refused, handshake_failed)
+        {
+            return false;
+        }
+        if let ConnState::Waiting(Some(s)) = c.state {
+            self.timers.cancel(s.at, s.id);
+        }
+        self.sources.remove(key);
+        true
+    }
+
     /// Schedules the next attempt after a failed connect or a lost connection.
     fn connect_failed(&mut self, key: Key) {
+        if self.give_up(key, false, false) {
+            return;
+        }
         let jitter_seed = self.random();
         let Some(Source::Connecter(c)) = self.sources.get_mut(key) else {
             return;
@@ -991,4 +1026,9 @@ impl Listener {
     fn as_fd_raw(&self) -> std::os::fd::RawFd {
         std::os::fd::AsRawFd::as_raw_fd(self)
     }
+}
+
+/// Whether a connect failed because the peer refused it (nothing listens there).
+fn is_refused(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::ConnectionRefused
 }

@@ -309,14 +309,17 @@ fn raising_the_mark_wakes_a_waiting_writer_and_lowering_it_applies_at_once() {
 }
 
 #[test]
-fn an_inproc_mark_keeps_the_other_sockets_part() {
-    let (mut w, _r) = queue(20);
-    w.set_hwm_boost(10);
+fn an_inproc_mark_is_the_sum_of_both_parts() {
+    let (mut w, r) = queue(20);
+    w.set_hwm_parts(10, 10);
     w.set_hwm(3);
-    for _ in 0..13 {
+    r.set_hwm(4);
+    for _ in 0..7 {
         assert!(w.can_write());
         w.write(frame(b"m", false));
         w.flush();
     }
-    assert!(!w.can_write(), "3 of ours plus 10 of the peer's");
+    assert!(!w.can_write(), "3 of the writer's plus 4 of the reader's");
+    r.set_hwm(0);
+    assert!(w.can_write(), "either part 0 is no limit");
 }
