@@ -294,12 +294,24 @@ impl Core {
     /// now, so messages queue; the other end is for the transport.
     pub(crate) fn attach_session(
         &mut self,
-        sndhwm: usize,
-        rcvhwm: usize,
+        options: &zmq_transport::TransportOptions,
     ) -> (Option<PeerId>, PipeEnd) {
-        let (ours, theirs) = pipe_pair(sndhwm, rcvhwm);
+        let (ours, theirs) = pipe_pair(options.sndhwm, options.rcvhwm);
+        ours.writer.set_conflate(options.conflate_out());
+        theirs.writer.set_conflate(options.conflate_in());
         let id = self.attach(NewPeer::new(ours, Bytes::new(), None, None));
         (id, theirs)
+    }
+
+    /// Applies new high-water marks to every peer's pipe (the socket's part of an inproc
+    /// pipe's). Writers the new marks let on are woken through the mailbox, and the
+    /// pattern learns of them now.
+    pub(crate) fn set_hwms(&mut self, sndhwm: usize, rcvhwm: usize) {
+        for slot in self.peers.slots.values() {
+            slot.pipe.writer.set_hwm(sndhwm);
+            slot.pipe.reader.set_hwm(rcvhwm);
+        }
+        let _ = self.process_mailbox();
     }
 
     /// Records which connect a session peer belongs to, once the connect has an id.

@@ -63,7 +63,10 @@ pub use context::Context;
 pub use curve::{curve_keypair, curve_public, CurveKeyPair};
 pub use error::{Error, Result};
 pub use message::Message;
-pub use options::SocketOptions;
+pub use options::{
+    SocketOptions, RECONNECT_STOP_AFTER_DISCONNECT, RECONNECT_STOP_CONN_REFUSED,
+    RECONNECT_STOP_HANDSHAKE_FAILED,
+};
 pub use poll::{poll, PollEvents, PollItem};
 pub use socket::Socket;
 pub use z85::{z85_decode, z85_encode, DecodeError, EncodeError};

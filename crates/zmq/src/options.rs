@@ -130,7 +130,57 @@ pub struct SocketOptions {
     /// domain and no ZAP handler refuses every peer, and a CURVE server without a domain
     /// does not ask the handler.
     pub zap_enforce_domain: bool,
+    /// `ZMQ_CONFLATE`: keep only the last message in each queue carrying this socket's
+    /// data (PUSH, PULL, PUB, SUB, DEALER; others ignore it, as libzmq). Multipart
+    /// messages are not supported with it, as libzmq says.
+    pub conflate: bool,
+    /// `ZMQ_RATE`: multicast data rate in kbit/s (stored for pgm/norm, which we do not
+    /// have, as libzmq built without them).
+    pub rate: i32,
+    /// `ZMQ_RECOVERY_IVL`: multicast recovery window in ms (stored, as `rate`).
+    pub recovery_ivl: i32,
+    /// `ZMQ_MULTICAST_HOPS`: multicast TTL (stored, as `rate`).
+    pub multicast_hops: i32,
+    /// `ZMQ_MULTICAST_MAXTPDU`: multicast transport data unit in bytes (stored, as `rate`).
+    pub multicast_maxtpdu: i32,
+    /// `ZMQ_MULTICAST_LOOP`: UDP multicast loopback (stored: no udp transport).
+    pub multicast_loop: bool,
+    /// `ZMQ_TCP_MAXRT`: how long sent data may stay unacknowledged, in ms
+    /// (`TCP_USER_TIMEOUT`); 0 for the OS default.
+    pub tcp_maxrt: i32,
+    /// `ZMQ_PRIORITY`: `SO_PRIORITY` of tcp sockets (Linux); 0 leaves it alone.
+    pub priority: i32,
+    /// `ZMQ_BUSY_POLL`: `SO_BUSY_POLL` of tcp sockets in microseconds (Linux); 0 leaves
+    /// it alone.
+    pub busy_poll: i32,
+    /// `ZMQ_BINDTODEVICE`: the interface tcp sockets are bound to (`SO_BINDTODEVICE`,
+    /// which needs `CAP_NET_RAW`), at most 16 bytes; empty for none.
+    pub bindtodevice: String,
+    /// `ZMQ_USE_FD`: a tcp or ipc bind listens on this descriptor, which the application
+    /// opened, bound and made listen; -1 for none.
+    pub use_fd: i32,
+    /// `ZMQ_RECONNECT_STOP`: when connects stop reconnecting, a bitmask of
+    /// `RECONNECT_STOP_CONN_REFUSED` (1), `RECONNECT_STOP_HANDSHAKE_FAILED` (2) and
+    /// `RECONNECT_STOP_AFTER_DISCONNECT` (4).
+    pub reconnect_stop: i32,
+    /// `ZMQ_METADATA`: application properties sent in the handshake, names starting
+    /// with `X-`. Setting a name again keeps the first value, as libzmq.
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// `ZMQ_LOOPBACK_FASTPATH`: Windows' `SIO_LOOPBACK_FAST_PATH` (stored; no effect
+    /// elsewhere, as libzmq).
+    pub loopback_fastpath: bool,
+    /// `ZMQ_INVERT_MATCHING`: PUB, XPUB and SUB deliver what does *not* match a
+    /// subscription (stored by every socket type, as libzmq).
+    pub invert_matching: bool,
 }
+
+/// `ZMQ_RECONNECT_STOP_CONN_REFUSED`: stop reconnecting when the peer refuses.
+pub const RECONNECT_STOP_CONN_REFUSED: i32 = 0x1;
+/// `ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED`: stop reconnecting when a connection ends
+/// before its handshake completed.
+pub const RECONNECT_STOP_HANDSHAKE_FAILED: i32 = 0x2;
+/// `ZMQ_RECONNECT_STOP_AFTER_DISCONNECT`: stop reconnecting once `disconnect` was called.
+pub const RECONNECT_STOP_AFTER_DISCONNECT: i32 = 0x4;
 
 impl Default for SocketOptions {
     fn default() -> Self {
@@ -172,6 +222,21 @@ impl Default for SocketOptions {
             curve_serverkey: [0; 32],
             zap_domain: String::new(),
             zap_enforce_domain: false,
+            conflate: false,
+            rate: 100,
+            recovery_ivl: 10_000,
+            multicast_hops: 1,
+            multicast_maxtpdu: 1500,
+            multicast_loop: true,
+            tcp_maxrt: 0,
+            priority: 0,
+            busy_poll: 0,
+            bindtodevice: String::new(),
+            use_fd: -1,
+            reconnect_stop: 0,
+            metadata: std::collections::BTreeMap::new(),
+            loopback_fastpath: false,
+            invert_matching: false,
         }
     }
 }
@@ -217,6 +282,21 @@ impl fmt::Debug for SocketOptions {
             curve_serverkey,
             zap_domain,
             zap_enforce_domain,
+            conflate,
+            rate,
+            recovery_ivl,
+            multicast_hops,
+            multicast_maxtpdu,
+            multicast_loop,
+            tcp_maxrt,
+            priority,
+            busy_poll,
+            bindtodevice,
+            use_fd,
+            reconnect_stop,
+            metadata,
+            loopback_fastpath,
+            invert_matching,
         } = self;
         let secret = |set: bool| if set { "(set)" } else { "" };
         f.debug_struct("SocketOptions")
@@ -257,6 +337,21 @@ impl fmt::Debug for SocketOptions {
             .field("curve_serverkey", &z85_key::text(curve_serverkey))
             .field("zap_domain", zap_domain)
             .field("zap_enforce_domain", zap_enforce_domain)
+            .field("conflate", conflate)
+            .field("rate", rate)
+            .field("recovery_ivl", recovery_ivl)
+            .field("multicast_hops", multicast_hops)
+            .field("multicast_maxtpdu", multicast_maxtpdu)
+            .field("multicast_loop", multicast_loop)
+            .field("tcp_maxrt", tcp_maxrt)
+            .field("priority", priority)
+            .field("busy_poll", busy_poll)
+            .field("bindtodevice", bindtodevice)
+            .field("use_fd", use_fd)
+            .field("reconnect_stop", reconnect_stop)
+            .field("metadata", metadata)
+            .field("loopback_fastpath", loopback_fastpath)
+            .field("invert_matching", invert_matching)
             .finish()
     }
 }

@@ -39,6 +39,9 @@ struct Inner {
     endpoints: Vec<EndpointRecord>,
     rcvmore: bool,
     last_endpoint: String,
+    /// Set by `disconnect` under `ZMQ_RECONNECT_STOP_AFTER_DISCONNECT`; every connect's
+    /// options share it.
+    disconnected: Arc<std::sync::atomic::AtomicBool>,
 }
 
 struct EndpointRecord {
@@ -72,10 +75,12 @@ impl Socket {
         let core = Core::new(pattern);
         let registration = ctx.register(&core.shared)?;
         let mut options = SocketOptions::default();
-        // libzmq: subscribers drop what they queued when closed.
-        if matches!(socket_type, SocketType::SUB | SocketType::XSUB) {
+        // libzmq: subscribers drop what they queued when closed, and so does every socket
+        // of a context with ZMQ_BLOCKY off. ZMQ_IPV6 starts as the context's.
+        if matches!(socket_type, SocketType::SUB | SocketType::XSUB) || !ctx.get_blocky()? {
             options.linger = 0;
         }
+        options.ipv6 = ctx.get_ipv6()?;
         Ok(Self {
             inner: RefCell::new(Inner {
                 core,
@@ -87,6 +92,7 @@ impl Socket {
                 endpoints: Vec::new(),
                 rcvmore: false,
                 last_endpoint: String::new(),
+                disconnected: Arc::default(),
             }),
         })
     }
@@ -138,7 +144,7 @@ impl Socket {
             // sockets directly.
             let session_first = !matches!(parsed, Endpoint::Inproc(_)) && !options.defer_attach;
             let (peer, session) = if session_first {
-                let (peer, theirs) = s.core.attach_session(options.sndhwm, options.rcvhwm);
+                let (peer, theirs) = s.core.attach_session(&options);
                 (peer, Some(theirs))
             } else {
                 (None, None)
@@ -182,7 +188,14 @@ impl Socket {
     /// Closes a connect's connection and stops reconnecting; its queued messages are
     /// dropped.
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
-        self.with(|s| s.close_endpoint(endpoint, false))
+        self.with(|s| {
+            s.close_endpoint(endpoint, false)?;
+            if s.options.reconnect_stop & crate::options::RECONNECT_STOP_AFTER_DISCONNECT != 0 {
+                s.disconnected
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(())
+        })
     }
 
     /// Sends a message part. `flags`: [`SNDMORE`] if more parts follow, [`DONTWAIT`] to
@@ -346,6 +359,7 @@ impl Socket {
             for option in pattern_options(options) {
                 apply_pattern_option(s, option)?;
             }
+            s.apply_hwms(options);
             s.options = options.clone();
             Ok(())
         })
@@ -356,6 +370,7 @@ impl Socket {
             let mut options = s.options.clone();
             f(&mut options);
             validate(&options)?;
+            s.apply_hwms(&options);
             let changed: Vec<PatternOption> = pattern_options(&options)
                 .into_iter()
                 .zip(pattern_options(&s.options))
@@ -392,6 +407,15 @@ impl Socket {
 }
 
 impl Inner {
+    /// `ZMQ_SNDHWM` and `ZMQ_RCVHWM` changed after connecting reach the existing pipes,
+    /// as in libzmq 4.3 (`pipe_t::set_hwms`).
+    fn apply_hwms(&mut self, new: &SocketOptions) {
+        if new.sndhwm != self.options.sndhwm || new.rcvhwm != self.options.rcvhwm {
+            self.core
+                .set_hwms(new.sndhwm.max(0) as usize, new.rcvhwm.max(0) as usize);
+        }
+    }
+
     /// Attaches the peers waiting in the mailbox. A terminating context is reported by
     /// the next blocking call, not here.
     fn take_new_peers(&mut self) {
@@ -430,6 +454,15 @@ impl Inner {
         t.mechanism = mechanism_config(o);
         t.zap_domain = Bytes::from(o.zap_domain.clone());
         t.zap_enforce_domain = o.zap_enforce_domain;
+        t.metadata = application_metadata(o);
+        t.conflate = o.conflate;
+        t.tcp_maxrt = ms(o.tcp_maxrt);
+        t.priority = o.priority;
+        t.busy_poll = o.busy_poll;
+        t.bind_to_device = Bytes::from(o.bindtodevice.clone().into_bytes());
+        t.use_fd = o.use_fd;
+        t.reconnect_stop = o.reconnect_stop;
+        t.disconnected = Arc::clone(&self.disconnected);
         t
     }
 
@@ -512,7 +545,6 @@ fn validate(o: &SocketOptions) -> Result<()> {
         && o.reconnect_ivl >= -1
         && o.reconnect_ivl_max >= 0
         && o.backlog >= 0
-        && o.maxmsgsize >= -1
         && o.rcvtimeo >= -1
         && o.sndtimeo >= -1
         && (-1..=1).contains(&o.tcp_keepalive)
@@ -521,7 +553,7 @@ fn validate(o: &SocketOptions) -> Result<()> {
         && o.tcp_keepalive_intvl >= -1
         && o.handshake_ivl >= 0
         && o.connect_timeout >= 0
-        && (0..=255).contains(&o.tos)
+        && o.tos >= 0
         && o.sndbuf >= -1
         && o.rcvbuf >= -1
         && o.routing_id.len() <= 255
@@ -530,7 +562,16 @@ fn validate(o: &SocketOptions) -> Result<()> {
         && o.mechanism != Mechanism::ZMQ_GSSAPI
         && o.plain_username.len() <= 255
         && o.plain_password.len() <= 255
-        && o.zap_domain.len() <= 255;
+        && o.zap_domain.len() <= 255
+        && o.rate > 0
+        && o.recovery_ivl >= 0
+        && o.multicast_hops > 0
+        && o.multicast_maxtpdu > 0
+        && o.tcp_maxrt >= 0
+        && o.priority >= 0
+        && o.bindtodevice.len() <= MAX_DEVICE_NAME
+        && o.use_fd >= -1
+        && o.metadata.iter().all(|(k, v)| valid_metadata(k, v));
     if ok {
         Ok(())
     } else {
@@ -538,13 +579,37 @@ fn validate(o: &SocketOptions) -> Result<()> {
     }
 }
 
-fn pattern_options(o: &SocketOptions) -> [PatternOption; 5] {
+/// The longest `ZMQ_BINDTODEVICE` libzmq accepts (`BINDDEVSIZ`).
+pub(crate) const MAX_DEVICE_NAME: usize = 16;
+
+/// A `ZMQ_METADATA` property as libzmq accepts it (`options.cpp`): a name starting with
+/// `X-`, at most 255 bytes, and a non-empty value. Names and values travel in the
+/// handshake, whose property names must also be RFC 23 tokens.
+pub(crate) fn valid_metadata(name: &str, value: &str) -> bool {
+    name.starts_with("X-")
+        && name.len() <= 255
+        && !value.is_empty()
+        && zmtp_codec::Metadata::new().insert(name, Bytes::new()).is_ok()
+}
+
+/// The `ZMQ_METADATA` properties, as the handshake sends them.
+fn application_metadata(o: &SocketOptions) -> zmtp_codec::Metadata {
+    let mut md = zmtp_codec::Metadata::new();
+    for (name, value) in &o.metadata {
+        // Validated when set.
+        let _ = md.insert(name, Bytes::from(value.clone().into_bytes()));
+    }
+    md
+}
+
+fn pattern_options(o: &SocketOptions) -> [PatternOption; 6] {
     [
         PatternOption::RouterMandatory(o.router_mandatory),
         PatternOption::RouterHandover(o.router_handover),
         PatternOption::ProbeRouter(o.probe_router),
         PatternOption::ReqCorrelate(o.req_correlate),
         PatternOption::ReqRelaxed(o.req_relaxed),
+        PatternOption::InvertMatching(o.invert_matching),
     ]
 }
 
@@ -559,9 +624,11 @@ fn apply_pattern_option(s: &mut Inner, option: PatternOption) -> Result<()> {
             | PatternOption::ReqCorrelate(false)
             | PatternOption::ReqRelaxed(false)
     );
+    // libzmq keeps ZMQ_INVERT_MATCHING for every socket type; only PUB, XPUB and SUB use it.
+    let stored_by_all = matches!(option, PatternOption::InvertMatching(_));
     match s.core.set_option(option) {
         Ok(()) => Ok(()),
-        Err(_) if is_default => Ok(()),
+        Err(_) if is_default || stored_by_all => Ok(()),
         Err(e) => Err(e),
     }
 }
