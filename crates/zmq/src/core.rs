@@ -307,6 +307,8 @@ impl Core {
     /// pipe's). Writers the new marks let on are woken through the mailbox, and the
     /// pattern learns of them now.
     pub(crate) fn set_hwms(&mut self, sndhwm: usize, rcvhwm: usize) {
+        // Peers waiting in the mailbox get the new marks too.
+        let _ = self.process_mailbox();
         for slot in self.peers.slots.values() {
             slot.pipe.writer.set_hwm(sndhwm);
             slot.pipe.reader.set_hwm(rcvhwm);

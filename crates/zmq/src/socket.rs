@@ -589,7 +589,9 @@ pub(crate) fn valid_metadata(name: &str, value: &str) -> bool {
     name.starts_with("X-")
         && name.len() <= 255
         && !value.is_empty()
-        && zmtp_codec::Metadata::new().insert(name, Bytes::new()).is_ok()
+        && zmtp_codec::Metadata::new()
+            .insert(name, Bytes::new())
+            .is_ok()
 }
 
 /// The `ZMQ_METADATA` properties, as the handshake sends them.
