@@ -843,12 +843,7 @@ impl Reactor {
         let Some(Source::Connecter(c)) = self.sources.get(key) else {
             return false;
         };
-        if c.closing
-            || !c
-                .spec
-                .options
-                .stops_reconnecting(refused, handshake_failed)
-        {
+        if c.closing || !c.spec.options.stops_reconnecting(refused, handshake_failed) {
             return false;
         }
         if let ConnState::Waiting(Some(s)) = c.state {

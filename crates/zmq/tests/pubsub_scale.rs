@@ -57,7 +57,10 @@ fn raise_nofile_limit() -> u64 {
             }
         }
     }
-    limit.rlim_cur as u64
+    // `rlim_t` is not u64 on every platform.
+    #[allow(clippy::unnecessary_cast)]
+    let current = limit.rlim_cur as u64;
+    current
 }
 
 fn scale(transport: &str) {

@@ -247,7 +247,10 @@ fn a_conflating_queue_keeps_only_the_last_message() {
         w.write(Frame::new(Bytes::from(vec![i]), false));
         w.flush();
     }
-    assert_eq!(r.read(), Read::Frame(Frame::new(Bytes::from(vec![9u8]), false)));
+    assert_eq!(
+        r.read(),
+        Read::Frame(Frame::new(Bytes::from(vec![9u8]), false))
+    );
     assert_eq!(r.read(), Read::Empty);
     // Several messages in one flush: the last whole one wins, parts included.
     w.write(frame(b"a", false));
