@@ -1,5 +1,6 @@
 //! The socket options the transport acts on, with libzmq's defaults.
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,6 +89,9 @@ pub struct TransportOptions {
     /// [`RECONNECT_STOP_AFTER_DISCONNECT`], none of its connects reconnects any more.
     /// Shared by every snapshot of the socket's options.
     pub disconnected: Arc<AtomicBool>,
+    /// `ZMQ_TCP_ACCEPT_FILTER`: when not empty, a tcp listener accepts only peers whose
+    /// address is in one of these networks (address, prefix length).
+    pub tcp_accept_filters: Vec<(IpAddr, u8)>,
 }
 
 /// `ZMQ_RECONNECT_STOP_CONN_REFUSED`: stop when the peer refuses the connection.
@@ -134,6 +138,7 @@ impl TransportOptions {
             use_fd: -1,
             reconnect_stop: 0,
             disconnected: Arc::new(AtomicBool::new(false)),
+            tcp_accept_filters: Vec::new(),
         }
     }
 
@@ -163,6 +168,20 @@ impl TransportOptions {
         self.conflates() && self.socket_type != SocketType::Pub
     }
 
+    /// Whether a tcp peer at `peer` may connect under `ZMQ_TCP_ACCEPT_FILTER`. IPv4
+    /// peers of a dual-stack listener (`::ffff:a.b.c.d`) match IPv4 networks.
+    pub fn accepts_peer(&self, peer: IpAddr) -> bool {
+        let peer = match peer {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+            v4 => v4,
+        };
+        self.tcp_accept_filters.is_empty()
+            || self
+                .tcp_accept_filters
+                .iter()
+                .any(|&(net, bits)| in_network(peer, net, bits))
+    }
+
     /// Whether a connect that ended this way is given up rather than retried
     /// (`ZMQ_RECONNECT_STOP`): `refused` when the peer refused it, `handshake_failed`
     /// when it ended before its handshake completed.
@@ -171,5 +190,62 @@ impl TransportOptions {
             || (handshake_failed && self.reconnect_stop & RECONNECT_STOP_HANDSHAKE_FAILED != 0)
             || (self.reconnect_stop & RECONNECT_STOP_AFTER_DISCONNECT != 0
                 && self.disconnected.load(Ordering::Relaxed))
+    }
+}
+
+/// Whether `addr` is in the network `net`/`bits` (families must agree).
+fn in_network(addr: IpAddr, net: IpAddr, bits: u8) -> bool {
+    fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
+        let whole = usize::from(bits / 8);
+        let rest = bits % 8;
+        if a.len() < whole || a[..whole] != b[..whole] {
+            return false;
+        }
+        rest == 0 || {
+            let mask = 0xffu8 << (8 - rest);
+            a[whole] & mask == b[whole] & mask
+        }
+    }
+    match (addr, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => bits <= 32 && prefix_eq(&a.octets(), &n.octets(), bits),
+        (IpAddr::V6(a), IpAddr::V6(n)) => bits <= 128 && prefix_eq(&a.octets(), &n.octets(), bits),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_filters_match_networks() {
+        let mut o = TransportOptions::new(SocketType::Pull);
+        assert!(
+            o.accepts_peer("10.1.2.3".parse().unwrap()),
+            "no filter: everyone"
+        );
+        o.tcp_accept_filters = vec![
+            ("10.1.0.0".parse().unwrap(), 16),
+            ("192.168.1.7".parse().unwrap(), 32),
+            ("fe80::".parse().unwrap(), 10),
+        ];
+        for ok in [
+            "10.1.255.1",
+            "192.168.1.7",
+            "::ffff:10.1.0.9",
+            "fe80::1",
+            "febf::1",
+        ] {
+            assert!(o.accepts_peer(ok.parse().unwrap()), "{ok}");
+        }
+        for no in ["10.2.0.1", "192.168.1.8", "fec0::1", "::1", "127.0.0.1"] {
+            assert!(!o.accepts_peer(no.parse().unwrap()), "{no}");
+        }
+        o.tcp_accept_filters = vec![("0.0.0.0".parse().unwrap(), 0)];
+        assert!(o.accepts_peer("8.8.8.8".parse().unwrap()));
+        assert!(
+            !o.accepts_peer("::1".parse().unwrap()),
+            "families must agree"
+        );
     }
 }

@@ -90,7 +90,14 @@ impl Listener {
     pub(crate) fn accept(&self, options: &TransportOptions) -> io::Result<Stream> {
         match self {
             Self::Tcp(l) => {
-                let (s, _) = l.accept()?;
+                let (s, peer) = l.accept()?;
+                if !options.accepts_peer(peer.ip()) {
+                    // ZMQ_TCP_ACCEPT_FILTER: closed at once, as libzmq.
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        format!("{peer} is outside ZMQ_TCP_ACCEPT_FILTER"),
+                    ));
+                }
                 configure_tcp(&s, options)?;
                 s.set_nonblocking(true)?;
                 Ok(Stream::Tcp(s))

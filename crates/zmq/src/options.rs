@@ -172,6 +172,9 @@ pub struct SocketOptions {
     /// `ZMQ_INVERT_MATCHING`: PUB, XPUB and SUB deliver what does *not* match a
     /// subscription (stored by every socket type, as libzmq).
     pub invert_matching: bool,
+    /// `ZMQ_TCP_ACCEPT_FILTER` (deprecated in libzmq for ZAP): when not empty, tcp binds
+    /// accept only peers in one of these networks, `address` or `address/prefix`.
+    pub tcp_accept_filter: Vec<String>,
 }
 
 /// `ZMQ_RECONNECT_STOP_CONN_REFUSED`: stop reconnecting when the peer refuses.
@@ -237,6 +240,7 @@ impl Default for SocketOptions {
             metadata: std::collections::BTreeMap::new(),
             loopback_fastpath: false,
             invert_matching: false,
+            tcp_accept_filter: Vec::new(),
         }
     }
 }
@@ -297,6 +301,7 @@ impl fmt::Debug for SocketOptions {
             metadata,
             loopback_fastpath,
             invert_matching,
+            tcp_accept_filter,
         } = self;
         let secret = |set: bool| if set { "(set)" } else { "" };
         f.debug_struct("SocketOptions")
@@ -352,6 +357,7 @@ impl fmt::Debug for SocketOptions {
             .field("metadata", metadata)
             .field("loopback_fastpath", loopback_fastpath)
             .field("invert_matching", invert_matching)
+            .field("tcp_accept_filter", tcp_accept_filter)
             .finish()
     }
 }

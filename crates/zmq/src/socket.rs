@@ -463,6 +463,11 @@ impl Inner {
         t.use_fd = o.use_fd;
         t.reconnect_stop = o.reconnect_stop;
         t.disconnected = Arc::clone(&self.disconnected);
+        t.tcp_accept_filters = o
+            .tcp_accept_filter
+            .iter()
+            .filter_map(|f| parse_accept_filter(f, true))
+            .collect();
         t
     }
 
@@ -571,7 +576,10 @@ fn validate(o: &SocketOptions) -> Result<()> {
         && o.priority >= 0
         && o.bindtodevice.len() <= MAX_DEVICE_NAME
         && o.use_fd >= -1
-        && o.metadata.iter().all(|(k, v)| valid_metadata(k, v));
+        && o.metadata.iter().all(|(k, v)| valid_metadata(k, v))
+        && o.tcp_accept_filter
+            .iter()
+            .all(|f| parse_accept_filter(f, true).is_some());
     if ok {
         Ok(())
     } else {
@@ -592,6 +600,27 @@ pub(crate) fn valid_metadata(name: &str, value: &str) -> bool {
         && zmtp_codec::Metadata::new()
             .insert(name, Bytes::new())
             .is_ok()
+}
+
+/// A `ZMQ_TCP_ACCEPT_FILTER` network, `address` or `address/prefix`, as libzmq's
+/// `tcp_address_mask_t::resolve` takes it: a numeric address (IPv6 only with `ipv6`), and
+/// a prefix of 0 to 32 (128 for IPv6) when given.
+pub(crate) fn parse_accept_filter(filter: &str, ipv6: bool) -> Option<(std::net::IpAddr, u8)> {
+    let (addr, bits) = match filter.split_once('/') {
+        Some((a, b)) => (a, Some(b)),
+        None => (filter, None),
+    };
+    let addr: std::net::IpAddr = addr.parse().ok()?;
+    if addr.is_ipv6() && !ipv6 {
+        return None;
+    }
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let bits = match bits {
+        None => max,
+        Some(b) if !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()) => b.parse().ok()?,
+        Some(_) => return None,
+    };
+    (bits <= max).then_some((addr, bits))
 }
 
 /// The `ZMQ_METADATA` properties, as the handshake sends them.

@@ -399,6 +399,24 @@ impl Socket {
         })
     }
 
+    /// Adds a `ZMQ_TCP_ACCEPT_FILTER` network (`"10.0.0.0/8"`, `"192.168.1.7"`,
+    /// `"fe80::/10"` with `ZMQ_IPV6`), or with `None` removes them all: later tcp binds
+    /// accept only peers in one of the networks and close the others at once. `EINVAL`
+    /// for anything but a numeric address with an optional prefix length, as libzmq
+    /// (an empty string too). Write-only, as in libzmq, which deprecates it for ZAP.
+    pub fn set_tcp_accept_filter(&self, filter: Option<&str>) -> Result<()> {
+        match filter {
+            None => self.update(|o| o.tcp_accept_filter.clear()),
+            Some(f) => {
+                let ipv6 = self.read(|o| o.ipv6)?;
+                if crate::socket::parse_accept_filter(f, ipv6).is_none() {
+                    return Err(Error::EINVAL);
+                }
+                self.update(|o| o.tcp_accept_filter.push(f.to_owned()))
+            }
+        }
+    }
+
     /// `ZMQ_THREAD_SAFE`: false, as for every socket type of the `zmq` crate (only
     /// libzmq's draft types are thread-safe).
     pub fn is_thread_safe(&self) -> Result<bool> {

@@ -915,3 +915,59 @@ fn high_water_marks_changed_after_connecting_resize_the_pipes() {
     push.set_sndhwm(2).unwrap();
     assert_eq!(fill(&push, 1000), 0, "lowering applies to what is queued");
 }
+
+#[test]
+fn tcp_accept_filter_admits_only_its_networks() {
+    let ctx = zmq::Context::new();
+    let pull = socket(&ctx, zmq::PULL);
+    // Validation as libzmq 4.3.5 (checked with pyzmq).
+    for bad in [
+        "10.0.0.0/33",
+        "::1",
+        "localhost",
+        "",
+        "1.2.3.4/",
+        "1.2.3.4/-1",
+    ] {
+        assert_eq!(
+            pull.set_tcp_accept_filter(Some(bad)),
+            Err(zmq::Error::EINVAL),
+            "{bad:?}"
+        );
+    }
+    pull.set_tcp_accept_filter(Some("10.0.0.0/0")).unwrap();
+    pull.set_tcp_accept_filter(None).unwrap();
+    pull.set_ipv6(true).unwrap();
+    pull.set_tcp_accept_filter(Some("fe80::/10")).unwrap();
+    assert_eq!(
+        pull.set_tcp_accept_filter(Some("::1/129")),
+        Err(zmq::Error::EINVAL)
+    );
+    pull.set_tcp_accept_filter(None).unwrap();
+    pull.set_ipv6(false).unwrap();
+
+    // A filter that excludes 127.0.0.1: connections are closed at once.
+    pull.set_tcp_accept_filter(Some("10.0.0.0/8")).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let closed = pull.get_last_endpoint().unwrap().unwrap();
+    // One that admits it.
+    let open = socket(&ctx, zmq::PULL);
+    open.set_tcp_accept_filter(Some("10.0.0.0/8")).unwrap();
+    open.set_tcp_accept_filter(Some("127.0.0.0/8")).unwrap();
+    open.bind("tcp://127.0.0.1:*").unwrap();
+    let admitted = open.get_last_endpoint().unwrap().unwrap();
+
+    let push = socket(&ctx, zmq::PUSH);
+    push.connect(&admitted).unwrap();
+    push.send("admitted", 0).unwrap();
+    assert_eq!(open.recv_bytes(0).unwrap(), b"admitted");
+
+    let refused: SocketAddr = closed.trim_start_matches("tcp://").parse().unwrap();
+    let mut stream = TcpStream::connect(refused).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = std::io::Read::read(&mut stream, &mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "closed without a greeting");
+}
