@@ -597,7 +597,7 @@ impl Engine {
         }
         metadata.extend_from(&est.peer_metadata);
         let metadata = Arc::new(metadata);
-        let pipe = match self.pipe.take() {
+        let mut pipe = match self.pipe.take() {
             Some(mut session) => {
                 // A connect's session got a (new) connection: a subscriber drops what it
                 // queued for the old one and sends all its subscriptions again (libzmq's
@@ -627,6 +627,11 @@ impl Engine {
         pipe.reader.set_waker(Arc::clone(ctx.waker), ctx.key as u64);
         pipe.writer.set_waker(Arc::clone(ctx.waker), ctx.key as u64);
         pipe.writer.set_metadata(metadata);
+        if self.options.notifies_connect() {
+            // ZMQ_ROUTER_NOTIFY: the ROUTER delivers it as [routing id, ""].
+            pipe.writer.write(Frame::new(Bytes::new(), false));
+            pipe.writer.flush();
+        }
         self.pipe = Some(pipe);
         self.phase = Phase::Active(decoder);
     }
@@ -704,6 +709,11 @@ impl Engine {
                 (self.owner, Some(pipe))
             }
             Some(mut pipe) => {
+                if let Some(notice) = self.options.disconnect_notice() {
+                    // ZMQ_ROUTER_NOTIFY / ZMQ_DISCONNECT_MSG, after what the peer sent.
+                    pipe.writer.rollback();
+                    pipe.writer.write(Frame::new(notice, false));
+                }
                 pipe.writer.close();
                 pipe.reader.close();
                 (self.owner, None)

@@ -92,7 +92,19 @@ pub struct TransportOptions {
     /// `ZMQ_TCP_ACCEPT_FILTER`: when not empty, a tcp listener accepts only peers whose
     /// address is in one of these networks (address, prefix length).
     pub tcp_accept_filters: Vec<(IpAddr, u8)>,
+    /// `ZMQ_ROUTER_NOTIFY` (ROUTER): an empty message from each tcp or ipc peer when its
+    /// handshake completes ([`NOTIFY_CONNECT`]) and when its connection ends
+    /// ([`NOTIFY_DISCONNECT`]), which the ROUTER delivers behind the peer's routing id.
+    pub router_notify: i32,
+    /// `ZMQ_DISCONNECT_MSG` (ROUTER): like [`NOTIFY_DISCONNECT`] with this message
+    /// instead of an empty one; empty for none.
+    pub disconnect_msg: Bytes,
 }
+
+/// `ZMQ_NOTIFY_CONNECT`.
+pub const NOTIFY_CONNECT: i32 = 1;
+/// `ZMQ_NOTIFY_DISCONNECT`.
+pub const NOTIFY_DISCONNECT: i32 = 2;
 
 /// `ZMQ_RECONNECT_STOP_CONN_REFUSED`: stop when the peer refuses the connection.
 pub const RECONNECT_STOP_CONN_REFUSED: i32 = 0x1;
@@ -139,6 +151,8 @@ impl TransportOptions {
             reconnect_stop: 0,
             disconnected: Arc::new(AtomicBool::new(false)),
             tcp_accept_filters: Vec::new(),
+            router_notify: 0,
+            disconnect_msg: Bytes::new(),
         }
     }
 
@@ -166,6 +180,26 @@ impl TransportOptions {
     /// subscriptions a PUB receives.
     pub fn conflate_in(&self) -> bool {
         self.conflates() && self.socket_type != SocketType::Pub
+    }
+
+    /// The message a ROUTER's peer pipe gets when the peer's connection ends
+    /// (`ZMQ_DISCONNECT_MSG`, else the empty one of `ZMQ_NOTIFY_DISCONNECT`), if any.
+    pub fn disconnect_notice(&self) -> Option<Bytes> {
+        if self.socket_type != SocketType::Router {
+            return None;
+        }
+        if !self.disconnect_msg.is_empty() {
+            Some(self.disconnect_msg.clone())
+        } else if self.router_notify & NOTIFY_DISCONNECT != 0 {
+            Some(Bytes::new())
+        } else {
+            None
+        }
+    }
+
+    /// Whether a ROUTER's peer pipe gets an empty message when the handshake completes.
+    pub fn notifies_connect(&self) -> bool {
+        self.socket_type == SocketType::Router && self.router_notify & NOTIFY_CONNECT != 0
     }
 
     /// Whether a tcp peer at `peer` may connect under `ZMQ_TCP_ACCEPT_FILTER`. IPv4

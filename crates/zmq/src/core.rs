@@ -186,6 +186,8 @@ pub(crate) struct Core {
     pub(crate) pattern: Box<dyn Pattern>,
     pub(crate) peers: PeerTable,
     pub(crate) shared: Arc<Shared>,
+    /// `ZMQ_HELLO_MSG`: written to each new peer (empty: none).
+    pub(crate) hello_msg: Bytes,
 }
 
 /// When a blocking call gives up.
@@ -216,6 +218,7 @@ impl Core {
             pattern,
             peers: PeerTable::default(),
             shared: Shared::new(),
+            hello_msg: Bytes::new(),
         }
     }
 
@@ -275,7 +278,7 @@ impl Core {
             },
         );
         let info = PeerInfo::new(peer.routing_id, peer.socket_type);
-        match self.pattern.attach(id, info, &mut self.peers) {
+        let attached = match self.pattern.attach(id, info, &mut self.peers) {
             Attach::Accepted => Some(id),
             Attach::Replaced(old) => {
                 self.detach(old);
@@ -287,7 +290,17 @@ impl Core {
                 self.peers.slots.remove(&id);
                 None
             }
+        };
+        if attached.is_some() && !self.hello_msg.is_empty() {
+            // ZMQ_HELLO_MSG: the first message the new peer gets, as libzmq's attach_pipe.
+            if let Some(slot) = self.peers.slots.get_mut(&id) {
+                slot.pipe
+                    .writer
+                    .write(Frame::new(self.hello_msg.clone(), false));
+                slot.pipe.writer.flush();
+            }
         }
+        attached
     }
 
     /// The pipe of a connect made before its peer exists: the socket's end is attached

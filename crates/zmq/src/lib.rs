@@ -64,8 +64,8 @@ pub use curve::{curve_keypair, curve_public, CurveKeyPair};
 pub use error::{Error, Result};
 pub use message::Message;
 pub use options::{
-    SocketOptions, RECONNECT_STOP_AFTER_DISCONNECT, RECONNECT_STOP_CONN_REFUSED,
-    RECONNECT_STOP_HANDSHAKE_FAILED,
+    SocketOptions, NOTIFY_CONNECT, NOTIFY_DISCONNECT, RECONNECT_STOP_AFTER_DISCONNECT,
+    RECONNECT_STOP_CONN_REFUSED, RECONNECT_STOP_HANDSHAKE_FAILED,
 };
 pub use poll::{poll, PollEvents, PollItem};
 pub use socket::Socket;

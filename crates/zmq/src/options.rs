@@ -175,7 +175,21 @@ pub struct SocketOptions {
     /// `ZMQ_TCP_ACCEPT_FILTER` (deprecated in libzmq for ZAP): when not empty, tcp binds
     /// accept only peers in one of these networks, `address` or `address/prefix`.
     pub tcp_accept_filter: Vec<String>,
+    /// `ZMQ_ROUTER_NOTIFY` (ROUTER): [`NOTIFY_CONNECT`](crate::NOTIFY_CONNECT) delivers
+    /// `[routing id, ""]` when a tcp or ipc peer's handshake completes,
+    /// [`NOTIFY_DISCONNECT`](crate::NOTIFY_DISCONNECT) when its connection ends.
+    pub router_notify: i32,
+    /// `ZMQ_HELLO_MSG`: a message sent to each new peer (empty: none).
+    pub hello_msg: Vec<u8>,
+    /// `ZMQ_DISCONNECT_MSG` (ROUTER): delivered as `[routing id, message]` when a tcp or
+    /// ipc peer's connection ends (empty: none).
+    pub disconnect_msg: Vec<u8>,
 }
+
+/// `ZMQ_NOTIFY_CONNECT`: a ROUTER delivers `[routing id, ""]` when a peer connects.
+pub const NOTIFY_CONNECT: i32 = 1;
+/// `ZMQ_NOTIFY_DISCONNECT`: a ROUTER delivers `[routing id, ""]` when a peer goes.
+pub const NOTIFY_DISCONNECT: i32 = 2;
 
 /// `ZMQ_RECONNECT_STOP_CONN_REFUSED`: stop reconnecting when the peer refuses.
 pub const RECONNECT_STOP_CONN_REFUSED: i32 = 0x1;
@@ -241,6 +255,9 @@ impl Default for SocketOptions {
             loopback_fastpath: false,
             invert_matching: false,
             tcp_accept_filter: Vec::new(),
+            router_notify: 0,
+            hello_msg: Vec::new(),
+            disconnect_msg: Vec::new(),
         }
     }
 }
@@ -302,6 +319,9 @@ impl fmt::Debug for SocketOptions {
             loopback_fastpath,
             invert_matching,
             tcp_accept_filter,
+            router_notify,
+            hello_msg,
+            disconnect_msg,
         } = self;
         let secret = |set: bool| if set { "(set)" } else { "" };
         f.debug_struct("SocketOptions")
@@ -358,6 +378,9 @@ impl fmt::Debug for SocketOptions {
             .field("loopback_fastpath", loopback_fastpath)
             .field("invert_matching", invert_matching)
             .field("tcp_accept_filter", tcp_accept_filter)
+            .field("router_notify", router_notify)
+            .field("hello_msg", hello_msg)
+            .field("disconnect_msg", disconnect_msg)
             .finish()
     }
 }

@@ -360,6 +360,7 @@ impl Socket {
                 apply_pattern_option(s, option)?;
             }
             s.apply_hwms(options);
+            s.core.hello_msg = Bytes::from(options.hello_msg.clone());
             s.options = options.clone();
             Ok(())
         })
@@ -371,6 +372,7 @@ impl Socket {
             f(&mut options);
             validate(&options)?;
             s.apply_hwms(&options);
+            s.core.hello_msg = Bytes::from(options.hello_msg.clone());
             let changed: Vec<PatternOption> = pattern_options(&options)
                 .into_iter()
                 .zip(pattern_options(&s.options))
@@ -463,6 +465,8 @@ impl Inner {
         t.use_fd = o.use_fd;
         t.reconnect_stop = o.reconnect_stop;
         t.disconnected = Arc::clone(&self.disconnected);
+        t.router_notify = o.router_notify;
+        t.disconnect_msg = Bytes::from(o.disconnect_msg.clone());
         t.tcp_accept_filters = o
             .tcp_accept_filter
             .iter()
@@ -576,6 +580,7 @@ fn validate(o: &SocketOptions) -> Result<()> {
         && o.priority >= 0
         && o.bindtodevice.len() <= MAX_DEVICE_NAME
         && o.use_fd >= -1
+        && (0..=crate::NOTIFY_CONNECT | crate::NOTIFY_DISCONNECT).contains(&o.router_notify)
         && o.metadata.iter().all(|(k, v)| valid_metadata(k, v))
         && o.tcp_accept_filter
             .iter()

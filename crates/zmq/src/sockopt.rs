@@ -417,6 +417,32 @@ impl Socket {
         }
     }
 
+    /// `ZMQ_ROUTER_NOTIFY`.
+    pub fn get_router_notify(&self) -> Result<i32> {
+        self.read(|o| o.router_notify)
+    }
+
+    /// Sets `ZMQ_ROUTER_NOTIFY` (0 to 3, else `EINVAL`): a ROUTER delivers `[routing id,
+    /// ""]` when a tcp or ipc peer connects ([`NOTIFY_CONNECT`](crate::NOTIFY_CONNECT))
+    /// and when it goes ([`NOTIFY_DISCONNECT`](crate::NOTIFY_DISCONNECT)), for later binds
+    /// and connects. As in libzmq, inproc peers are not notified.
+    pub fn set_router_notify(&self, value: i32) -> Result<()> {
+        self.update(|o| o.router_notify = value)
+    }
+
+    /// Sets `ZMQ_HELLO_MSG`: a message every new peer gets first (empty: none), as
+    /// libzmq's draft option (meant for ROUTER and DEALER). Write-only, as in libzmq.
+    pub fn set_hello_msg(&self, msg: &[u8]) -> Result<()> {
+        self.update(|o| o.hello_msg = msg.to_vec())
+    }
+
+    /// Sets `ZMQ_DISCONNECT_MSG` (ROUTER): a ROUTER delivers `[routing id, msg]` when a
+    /// tcp or ipc peer's connection ends (empty: none), for later binds and connects.
+    /// Write-only, as in libzmq.
+    pub fn set_disconnect_msg(&self, msg: &[u8]) -> Result<()> {
+        self.update(|o| o.disconnect_msg = msg.to_vec())
+    }
+
     /// `ZMQ_THREAD_SAFE`: false, as for every socket type of the `zmq` crate (only
     /// libzmq's draft types are thread-safe).
     pub fn is_thread_safe(&self) -> Result<bool> {

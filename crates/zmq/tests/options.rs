@@ -971,3 +971,63 @@ fn tcp_accept_filter_admits_only_its_networks() {
     let n = std::io::Read::read(&mut stream, &mut buf).unwrap_or(0);
     assert_eq!(n, 0, "closed without a greeting");
 }
+
+#[test]
+fn router_notify_hello_and_disconnect_messages() {
+    let ctx = zmq::Context::new();
+    let router = socket(&ctx, zmq::ROUTER);
+    assert_eq!(router.get_router_notify().unwrap(), 0);
+    assert_eq!(router.set_router_notify(4), Err(zmq::Error::EINVAL));
+    assert_eq!(router.set_router_notify(-1), Err(zmq::Error::EINVAL));
+    router
+        .set_router_notify(zmq::NOTIFY_CONNECT | zmq::NOTIFY_DISCONNECT)
+        .unwrap();
+    router.set_hello_msg(b"welcome").unwrap();
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = router.get_last_endpoint().unwrap().unwrap();
+
+    let dealer = socket(&ctx, zmq::DEALER);
+    dealer.set_identity(b"d1").unwrap();
+    dealer.connect(&endpoint).unwrap();
+    assert_eq!(
+        router.recv_multipart(0).unwrap(),
+        vec![b"d1".to_vec(), Vec::new()],
+        "connect notification"
+    );
+    assert_eq!(
+        dealer.recv_bytes(0).unwrap(),
+        b"welcome",
+        "the hello message"
+    );
+    dealer.send("hi", 0).unwrap();
+    assert_eq!(
+        router.recv_multipart(0).unwrap(),
+        vec![b"d1".to_vec(), b"hi".to_vec()]
+    );
+    drop(dealer);
+    assert_eq!(
+        router.recv_multipart(0).unwrap(),
+        vec![b"d1".to_vec(), Vec::new()],
+        "disconnect notification"
+    );
+
+    // DISCONNECT_MSG instead of the empty notification.
+    let router2 = socket(&ctx, zmq::ROUTER);
+    router2.set_disconnect_msg(b"gone").unwrap();
+    router2.bind("tcp://127.0.0.1:*").unwrap();
+    let dealer = socket(&ctx, zmq::DEALER);
+    dealer.set_identity(b"d2").unwrap();
+    dealer
+        .connect(&router2.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
+    dealer.send("last words", 0).unwrap();
+    assert_eq!(
+        router2.recv_multipart(0).unwrap(),
+        vec![b"d2".to_vec(), b"last words".to_vec()]
+    );
+    drop(dealer);
+    assert_eq!(
+        router2.recv_multipart(0).unwrap(),
+        vec![b"d2".to_vec(), b"gone".to_vec()]
+    );
+}
