@@ -99,6 +99,14 @@ pub struct TransportOptions {
     /// `ZMQ_DISCONNECT_MSG` (ROUTER): like [`NOTIFY_DISCONNECT`] with this message
     /// instead of an empty one; empty for none.
     pub disconnect_msg: Bytes,
+    /// `ZMQ_SOCKS_PROXY`: tcp connects go through this SOCKS5 proxy (`host:port`);
+    /// empty for none.
+    pub socks_proxy: String,
+    /// `ZMQ_SOCKS_USERNAME`: with a non-empty one, the proxy is asked for user name and
+    /// password authentication (RFC 1929).
+    pub socks_username: Bytes,
+    /// `ZMQ_SOCKS_PASSWORD`.
+    pub socks_password: Bytes,
 }
 
 /// `ZMQ_NOTIFY_CONNECT`.
@@ -153,6 +161,9 @@ impl TransportOptions {
             tcp_accept_filters: Vec::new(),
             router_notify: 0,
             disconnect_msg: Bytes::new(),
+            socks_proxy: String::new(),
+            socks_username: Bytes::new(),
+            socks_password: Bytes::new(),
         }
     }
 

@@ -50,6 +50,12 @@ pub(crate) enum Command {
     },
     /// A pipe end registered by an engine changed state.
     PipeWake { key: Key, why: Wakeup },
+    /// A connect through a SOCKS proxy finished its SOCKS exchange.
+    Proxied {
+        key: Key,
+        generation: u64,
+        result: io::Result<std::net::TcpStream>,
+    },
     /// A host name lookup finished.
     Resolved {
         key: Key,
@@ -497,6 +503,11 @@ impl Reactor {
                 generation,
                 result,
             } => self.resolved(key, generation, result),
+            Command::Proxied {
+                key,
+                generation,
+                result,
+            } => self.proxied(key, generation, result),
             Command::Stop => {}
         }
     }
@@ -651,6 +662,27 @@ impl Reactor {
         c.generation += 1;
         let generation = c.generation;
         match c.spec.target.clone() {
+            // ZMQ_SOCKS_PROXY: the SOCKS exchange runs off the reactor thread, as name
+            // lookups do; the proxied stream comes back as `Command::Proxied`.
+            Target::Tcp { host, port, .. } if !c.spec.options.socks_proxy.is_empty() => {
+                c.state = ConnState::Resolving(generation);
+                let options = Arc::clone(&c.spec.options);
+                let shared = Arc::clone(&self.shared);
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("zmq-socks".into())
+                        .spawn(move || {
+                            let result = crate::socks::connect(&host, port, &options);
+                            shared.send(Command::Proxied {
+                                key,
+                                generation,
+                                result,
+                            });
+                        });
+                if spawned.is_err() {
+                    self.connect_failed(key);
+                }
+            }
             Target::Tcp {
                 host: Host::Name(name),
                 port,
@@ -723,6 +755,24 @@ impl Reactor {
             }
             None => self.connect_failed(key),
         }
+    }
+
+    fn proxied(&mut self, key: Key, generation: u64, result: io::Result<std::net::TcpStream>) {
+        let Some(Source::Connecter(c)) = self.sources.get(key) else {
+            return;
+        };
+        if !matches!(c.state, ConnState::Resolving(g) if g == generation) {
+            return;
+        }
+        let options = Arc::clone(&c.spec.options);
+        // Connected already: registering it gives the writable edge that hands it to an
+        // engine, as for a direct connect.
+        let result = result.and_then(|s| {
+            s.set_nonblocking(true)?;
+            stream::configure_tcp(&s, &options)?;
+            Ok(Stream::Tcp(s))
+        });
+        self.connect_started(key, result);
     }
 
     fn connect_started(&mut self, key: Key, result: io::Result<Stream>) {

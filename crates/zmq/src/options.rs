@@ -36,7 +36,7 @@ use crate::Mechanism;
 /// The options of one socket. Unknown names in a configuration file are refused, so a
 /// misspelt option is an error rather than silently ignored.
 ///
-/// `Debug` shows neither `plain_password` nor `curve_secretkey`.
+/// `Debug` shows neither `plain_password`, `socks_password` nor `curve_secretkey`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -184,6 +184,14 @@ pub struct SocketOptions {
     /// `ZMQ_DISCONNECT_MSG` (ROUTER): delivered as `[routing id, message]` when a tcp or
     /// ipc peer's connection ends (empty: none).
     pub disconnect_msg: Vec<u8>,
+    /// `ZMQ_SOCKS_PROXY`: tcp connects go through this SOCKS5 proxy, `host:port`; empty
+    /// for none.
+    pub socks_proxy: String,
+    /// `ZMQ_SOCKS_USERNAME`: set, the proxy is asked for user name and password
+    /// authentication; at most 255 bytes.
+    pub socks_username: String,
+    /// `ZMQ_SOCKS_PASSWORD`: at most 255 bytes.
+    pub socks_password: String,
 }
 
 /// `ZMQ_NOTIFY_CONNECT`: a ROUTER delivers `[routing id, ""]` when a peer connects.
@@ -258,6 +266,9 @@ impl Default for SocketOptions {
             router_notify: 0,
             hello_msg: Vec::new(),
             disconnect_msg: Vec::new(),
+            socks_proxy: String::new(),
+            socks_username: String::new(),
+            socks_password: String::new(),
         }
     }
 }
@@ -322,6 +333,9 @@ impl fmt::Debug for SocketOptions {
             router_notify,
             hello_msg,
             disconnect_msg,
+            socks_proxy,
+            socks_username,
+            socks_password,
         } = self;
         let secret = |set: bool| if set { "(set)" } else { "" };
         f.debug_struct("SocketOptions")
@@ -381,6 +395,9 @@ impl fmt::Debug for SocketOptions {
             .field("router_notify", router_notify)
             .field("hello_msg", hello_msg)
             .field("disconnect_msg", disconnect_msg)
+            .field("socks_proxy", socks_proxy)
+            .field("socks_username", socks_username)
+            .field("socks_password", &secret(!socks_password.is_empty()))
             .finish()
     }
 }

@@ -466,6 +466,9 @@ impl Inner {
         t.reconnect_stop = o.reconnect_stop;
         t.disconnected = Arc::clone(&self.disconnected);
         t.router_notify = o.router_notify;
+        t.socks_proxy.clone_from(&o.socks_proxy);
+        t.socks_username = Bytes::from(o.socks_username.clone().into_bytes());
+        t.socks_password = Bytes::from(o.socks_password.clone().into_bytes());
         t.disconnect_msg = Bytes::from(o.disconnect_msg.clone());
         t.tcp_accept_filters = o
             .tcp_accept_filter
@@ -580,6 +583,8 @@ fn validate(o: &SocketOptions) -> Result<()> {
         && o.priority >= 0
         && o.bindtodevice.len() <= MAX_DEVICE_NAME
         && o.use_fd >= -1
+        && o.socks_username.len() <= 255
+        && o.socks_password.len() <= 255
         && (0..=crate::NOTIFY_CONNECT | crate::NOTIFY_DISCONNECT).contains(&o.router_notify)
         && o.metadata.iter().all(|(k, v)| valid_metadata(k, v))
         && o.tcp_accept_filter

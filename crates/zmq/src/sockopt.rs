@@ -443,6 +443,44 @@ impl Socket {
         self.update(|o| o.disconnect_msg = msg.to_vec())
     }
 
+    /// `ZMQ_SOCKS_PROXY`: the SOCKS5 proxy of tcp connects (empty: none).
+    pub fn get_socks_proxy(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.read(|o| Ok(o.socks_proxy.clone()))
+    }
+
+    /// Sets `ZMQ_SOCKS_PROXY` (`"host:port"`; `None` or empty for none): later tcp
+    /// connects ask this SOCKS5 proxy to connect them (by name when the endpoint names a
+    /// host), with user name and password when `ZMQ_SOCKS_USERNAME` is set.
+    pub fn set_socks_proxy(&self, proxy: Option<&str>) -> Result<()> {
+        self.update(|o| o.socks_proxy = proxy.unwrap_or_default().to_owned())
+    }
+
+    /// `ZMQ_SOCKS_USERNAME`.
+    pub fn get_socks_username(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.read(|o| Ok(o.socks_username.clone()))
+    }
+
+    /// Sets `ZMQ_SOCKS_USERNAME` (at most 255 bytes; empty for no authentication).
+    pub fn set_socks_username(&self, username: &str) -> Result<()> {
+        if username.len() > MAX_STRING {
+            return Err(Error::EINVAL);
+        }
+        self.update(|o| o.socks_username = username.to_owned())
+    }
+
+    /// `ZMQ_SOCKS_PASSWORD`.
+    pub fn get_socks_password(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.read(|o| Ok(o.socks_password.clone()))
+    }
+
+    /// Sets `ZMQ_SOCKS_PASSWORD` (at most 255 bytes).
+    pub fn set_socks_password(&self, password: &str) -> Result<()> {
+        if password.len() > MAX_STRING {
+            return Err(Error::EINVAL);
+        }
+        self.update(|o| o.socks_password = password.to_owned())
+    }
+
     /// `ZMQ_THREAD_SAFE`: false, as for every socket type of the `zmq` crate (only
     /// libzmq's draft types are thread-safe).
     pub fn is_thread_safe(&self) -> Result<bool> {

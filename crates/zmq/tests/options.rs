@@ -1031,3 +1031,123 @@ fn router_notify_hello_and_disconnect_messages() {
         vec![b"d2".to_vec(), b"gone".to_vec()]
     );
 }
+
+/// A one-connection-at-a-time SOCKS5 server for the test: checks the credentials, records
+/// each request's target, connects it and relays bytes both ways.
+fn socks_server(
+    user: &'static [u8],
+    pass: &'static [u8],
+) -> (SocketAddr, std::sync::mpsc::Receiver<(String, u16)>) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { return };
+            let tx = tx.clone();
+            thread::spawn(move || -> std::io::Result<()> {
+                let mut head = [0u8; 2];
+                c.read_exact(&mut head)?;
+                let mut methods = vec![0u8; usize::from(head[1])];
+                c.read_exact(&mut methods)?;
+                let want = if user.is_empty() { 0 } else { 2 };
+                if !methods.contains(&want) {
+                    return c.write_all(&[5, 0xff]);
+                }
+                c.write_all(&[5, want])?;
+                if want == 2 {
+                    let mut v = [0u8; 2];
+                    c.read_exact(&mut v)?;
+                    let mut u = vec![0u8; usize::from(v[1])];
+                    c.read_exact(&mut u)?;
+                    let mut plen = [0u8; 1];
+                    c.read_exact(&mut plen)?;
+                    let mut p = vec![0u8; usize::from(plen[0])];
+                    c.read_exact(&mut p)?;
+                    if u != user || p != pass {
+                        return c.write_all(&[1, 1]);
+                    }
+                    c.write_all(&[1, 0])?;
+                }
+                let mut req = [0u8; 4];
+                c.read_exact(&mut req)?;
+                let host = match req[3] {
+                    1 => {
+                        let mut ip = [0u8; 4];
+                        c.read_exact(&mut ip)?;
+                        std::net::Ipv4Addr::from(ip).to_string()
+                    }
+                    3 => {
+                        let mut len = [0u8; 1];
+                        c.read_exact(&mut len)?;
+                        let mut name = vec![0u8; usize::from(len[0])];
+                        c.read_exact(&mut name)?;
+                        String::from_utf8(name).unwrap()
+                    }
+                    _ => return Ok(()),
+                };
+                let mut port = [0u8; 2];
+                c.read_exact(&mut port)?;
+                let port = u16::from_be_bytes(port);
+                let _ = tx.send((host.clone(), port));
+                let Ok(target) = TcpStream::connect((host.as_str(), port)) else {
+                    return c.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]);
+                };
+                c.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0])?;
+                let (mut a, mut b) = (c.try_clone()?, target.try_clone()?);
+                let (mut c2, mut t2) = (c, target);
+                thread::spawn(move || std::io::copy(&mut a, &mut t2));
+                std::io::copy(&mut b, &mut c2)?;
+                Ok(())
+            });
+        }
+    });
+    (addr, rx)
+}
+
+#[test]
+fn socks_proxy_carries_tcp_connects() {
+    let ctx = zmq::Context::new();
+    let pull = socket(&ctx, zmq::PULL);
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = pull.get_last_endpoint().unwrap().unwrap();
+    let port: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
+
+    // With a user name and password, to a host named by name.
+    let (proxy, targets) = socks_server(b"alice", b"hunter2");
+    let push = socket(&ctx, zmq::PUSH);
+    assert_eq!(push.get_socks_proxy().unwrap().unwrap(), "");
+    push.set_socks_proxy(Some(&proxy.to_string())).unwrap();
+    push.set_socks_username("alice").unwrap();
+    push.set_socks_password("hunter2").unwrap();
+    assert_eq!(
+        push.set_socks_username(&"u".repeat(256)),
+        Err(zmq::Error::EINVAL)
+    );
+    assert!(!format!("{:?}", push.get_options().unwrap()).contains("hunter2"));
+    push.connect(&format!("tcp://localhost:{port}")).unwrap();
+    push.send("through the proxy", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"through the proxy");
+    assert_eq!(
+        targets.recv_timeout(DEADLINE).unwrap(),
+        ("localhost".to_owned(), port),
+        "the proxy was asked for the endpoint, by name"
+    );
+
+    // Wrong credentials: the proxy refuses, nothing is delivered, and the connect retries.
+    let (proxy, targets) = socks_server(b"alice", b"hunter2");
+    let refused = socket(&ctx, zmq::PUSH);
+    refused.set_socks_proxy(Some(&proxy.to_string())).unwrap();
+    refused.set_socks_username("alice").unwrap();
+    refused.set_socks_password("wrong").unwrap();
+    refused.set_reconnect_ivl(20).unwrap();
+    refused.connect(&endpoint).unwrap();
+    refused.send("never", 0).unwrap();
+    pull.set_rcvtimeo(500).unwrap();
+    assert_eq!(pull.recv_bytes(0), Err(zmq::Error::EAGAIN));
+    assert!(
+        targets.try_recv().is_err(),
+        "no connect request without authentication"
+    );
+}
