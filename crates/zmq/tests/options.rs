@@ -1,7 +1,8 @@
 //! Socket and context options: every option's default, round trip and `EINVAL` against a
 //! real libzmq (pyzmq's 4.3.5), and the behaviour behind the options that change what
-//! the transport does (CONFLATE, TOS, PRIORITY, USE_FD, RECONNECT_STOP, METADATA,
-//! CONNECT_TIMEOUT, MAXMSGSIZE, BINDTODEVICE, HWM changes after connecting).
+//! the transport does (CONFLATE, TOS, PRIORITY, SNDBUF/RCVBUF, USE_FD, RECONNECT_STOP,
+//! METADATA, CONNECT_TIMEOUT, MAXMSGSIZE, BINDTODEVICE, TCP_ACCEPT_FILTER, ROUTER_NOTIFY,
+//! HELLO_MSG, DISCONNECT_MSG, SOCKS_PROXY, HWM changes after connecting).
 
 mod peers;
 
@@ -530,6 +531,8 @@ fn tos_and_priority_reach_connected_and_accepted_tcp_sockets() {
     let push = socket(&ctx, zmq::PUSH);
     push.set_tos(0x28).unwrap();
     push.set_priority(4).unwrap();
+    push.set_sndbuf(96 * 1024).unwrap();
+    push.set_rcvbuf(80 * 1024).unwrap();
     push.connect(&format!("tcp://{there}")).unwrap();
     let (_conn, ours) = listener.accept().unwrap();
     let mut fd = None;
@@ -540,6 +543,9 @@ fn tos_and_priority_reach_connected_and_accepted_tcp_sockets() {
     let fd = fd.unwrap();
     assert_eq!(with_fd(fd, |s| s.tos_v4().unwrap()), 0x28);
     assert_eq!(with_fd(fd, |s| s.priority().unwrap()), 4);
+    // SNDBUF and RCVBUF reach the OS socket (Linux reports twice the value set).
+    assert!(with_fd(fd, |s| s.send_buffer_size().unwrap()) >= 96 * 1024);
+    assert!(with_fd(fd, |s| s.recv_buffer_size().unwrap()) >= 80 * 1024);
 
     // Accept: the accepted socket carries them too.
     let pull = socket(&ctx, zmq::PULL);
