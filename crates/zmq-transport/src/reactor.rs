@@ -53,6 +53,8 @@ pub(crate) enum Command {
     /// A connect through a SOCKS proxy finished its SOCKS exchange.
     Proxied {
         key: Key,
+        /// The connect's endpoint, so that a slot reused since is not mistaken for it.
+        id: EndpointId,
         generation: u64,
         result: io::Result<std::net::TcpStream>,
     },
@@ -505,9 +507,10 @@ impl Reactor {
             } => self.resolved(key, generation, result),
             Command::Proxied {
                 key,
+                id,
                 generation,
                 result,
-            } => self.proxied(key, generation, result),
+            } => self.proxied(key, id, generation, result),
             Command::Stop => {}
         }
     }
@@ -668,6 +671,7 @@ impl Reactor {
                 c.state = ConnState::Resolving(generation);
                 let options = Arc::clone(&c.spec.options);
                 let shared = Arc::clone(&self.shared);
+                let id = c.spec.id;
                 let spawned =
                     std::thread::Builder::new()
                         .name("zmq-socks".into())
@@ -675,6 +679,7 @@ impl Reactor {
                             let result = crate::socks::connect(&host, port, &options);
                             shared.send(Command::Proxied {
                                 key,
+                                id,
                                 generation,
                                 result,
                             });
@@ -757,11 +762,17 @@ impl Reactor {
         }
     }
 
-    fn proxied(&mut self, key: Key, generation: u64, result: io::Result<std::net::TcpStream>) {
+    fn proxied(
+        &mut self,
+        key: Key,
+        id: EndpointId,
+        generation: u64,
+        result: io::Result<std::net::TcpStream>,
+    ) {
         let Some(Source::Connecter(c)) = self.sources.get(key) else {
             return;
         };
-        if !matches!(c.state, ConnState::Resolving(g) if g == generation) {
+        if c.spec.id != id || !matches!(c.state, ConnState::Resolving(g) if g == generation) {
             return;
         }
         let options = Arc::clone(&c.spec.options);
@@ -896,7 +907,7 @@ impl Reactor {
         if c.closing || !c.spec.options.stops_reconnecting(refused, handshake_failed) {
             return false;
         }
-        if let ConnState::Waiting(Some(s)) = c.state {
+        if let ConnState::Waiting(Some(s)) | ConnState::Connecting(_, Some(s)) = c.state {
             self.timers.cancel(s.at, s.id);
         }
         self.sources.remove(key);

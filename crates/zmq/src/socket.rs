@@ -371,8 +371,6 @@ impl Socket {
             let mut options = s.options.clone();
             f(&mut options);
             validate(&options)?;
-            s.apply_hwms(&options);
-            s.core.hello_msg = Bytes::from(options.hello_msg.clone());
             let changed: Vec<PatternOption> = pattern_options(&options)
                 .into_iter()
                 .zip(pattern_options(&s.options))
@@ -382,6 +380,8 @@ impl Socket {
             for option in changed {
                 apply_pattern_option(s, option)?;
             }
+            s.apply_hwms(&options);
+            s.core.hello_msg = Bytes::from(options.hello_msg.clone());
             s.options = options;
             Ok(())
         })
