@@ -706,6 +706,12 @@ impl Engine {
             Some(mut pipe) if keep => {
                 // A message cut off by the disconnect is dropped whole.
                 pipe.writer.rollback();
+                if !self.options.hiccup_msg.is_empty() && self.handshake_done() {
+                    // ZMQ_HICCUP_MSG, as libzmq's session when it starts reconnecting.
+                    pipe.writer
+                        .write(Frame::new(self.options.hiccup_msg.clone(), false));
+                    pipe.writer.flush();
+                }
                 (self.owner, Some(pipe))
             }
             Some(mut pipe) => {

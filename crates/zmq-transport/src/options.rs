@@ -107,6 +107,9 @@ pub struct TransportOptions {
     pub socks_username: Bytes,
     /// `ZMQ_SOCKS_PASSWORD`.
     pub socks_password: Bytes,
+    /// `ZMQ_HICCUP_MSG`: delivered to the socket through a connect's pipe when its
+    /// connection is lost (and will be re-established); empty for none.
+    pub hiccup_msg: Bytes,
 }
 
 /// `ZMQ_NOTIFY_CONNECT`.
@@ -164,6 +167,7 @@ impl TransportOptions {
             socks_proxy: String::new(),
             socks_username: Bytes::new(),
             socks_password: Bytes::new(),
+            hiccup_msg: Bytes::new(),
         }
     }
 

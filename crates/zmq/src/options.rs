@@ -192,6 +192,9 @@ pub struct SocketOptions {
     pub socks_username: String,
     /// `ZMQ_SOCKS_PASSWORD`: at most 255 bytes.
     pub socks_password: String,
+    /// `ZMQ_HICCUP_MSG`: delivered to this socket when a connect's tcp or ipc connection
+    /// is lost, before it reconnects (empty: none).
+    pub hiccup_msg: Vec<u8>,
 }
 
 /// `ZMQ_NOTIFY_CONNECT`: a ROUTER delivers `[routing id, ""]` when a peer connects.
@@ -269,6 +272,7 @@ impl Default for SocketOptions {
             socks_proxy: String::new(),
             socks_username: String::new(),
             socks_password: String::new(),
+            hiccup_msg: Vec::new(),
         }
     }
 }
@@ -336,6 +340,7 @@ impl fmt::Debug for SocketOptions {
             socks_proxy,
             socks_username,
             socks_password,
+            hiccup_msg,
         } = self;
         let secret = |set: bool| if set { "(set)" } else { "" };
         f.debug_struct("SocketOptions")
@@ -398,6 +403,7 @@ impl fmt::Debug for SocketOptions {
             .field("socks_proxy", socks_proxy)
             .field("socks_username", socks_username)
             .field("socks_password", &secret(!socks_password.is_empty()))
+            .field("hiccup_msg", hiccup_msg)
             .finish()
     }
 }

@@ -443,6 +443,13 @@ impl Socket {
         self.update(|o| o.disconnect_msg = msg.to_vec())
     }
 
+    /// Sets `ZMQ_HICCUP_MSG` (libzmq's draft, meant for DEALER): a message this socket
+    /// receives when one of its connects' tcp or ipc connections is lost, before it
+    /// reconnects (empty: none), for later connects. Write-only, as in libzmq.
+    pub fn set_hiccup_msg(&self, msg: &[u8]) -> Result<()> {
+        self.update(|o| o.hiccup_msg = msg.to_vec())
+    }
+
     /// `ZMQ_SOCKS_PROXY`: the SOCKS5 proxy of tcp connects (empty: none).
     pub fn get_socks_proxy(&self) -> Result<std::result::Result<String, Vec<u8>>> {
         self.read(|o| Ok(o.socks_proxy.clone()))

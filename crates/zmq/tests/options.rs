@@ -1157,3 +1157,26 @@ fn socks_proxy_carries_tcp_connects() {
         "no connect request without authentication"
     );
 }
+
+#[test]
+fn hiccup_msg_reports_a_lost_connection() {
+    let ctx = zmq::Context::new();
+    let router = socket(&ctx, zmq::ROUTER);
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = router.get_last_endpoint().unwrap().unwrap();
+    let dealer = socket(&ctx, zmq::DEALER);
+    dealer.set_hiccup_msg(b"hiccup").unwrap();
+    dealer.set_reconnect_ivl(20).unwrap();
+    dealer.connect(&endpoint).unwrap();
+    dealer.send("hello", 0).unwrap();
+    let parts = router.recv_multipart(0).unwrap();
+    assert_eq!(parts[1], b"hello");
+    // The peer goes away: the dealer learns of it.
+    drop(router);
+    assert_eq!(dealer.recv_bytes(0).unwrap(), b"hiccup");
+    // And a new peer at the same address gets its messages.
+    let router = socket(&ctx, zmq::ROUTER);
+    router.bind(&endpoint).unwrap();
+    dealer.send("again", 0).unwrap();
+    assert_eq!(router.recv_multipart(0).unwrap()[1], b"again");
+}
