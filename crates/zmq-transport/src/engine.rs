@@ -290,6 +290,11 @@ impl Engine {
         }
     }
 
+    /// Whether the handshake completed (traffic flows).
+    pub(crate) fn handshake_done(&self) -> bool {
+        matches!(self.phase, Phase::Active(_)) && self.failing.is_none()
+    }
+
     pub(crate) fn is_lingering(&self) -> bool {
         self.lingering
     }
@@ -699,6 +704,8 @@ impl Engine {
             }
             None => {
                 let (ours, theirs) = pipe_pair(self.options.rcvhwm, self.options.sndhwm);
+                ours.writer.set_conflate(self.options.conflate_in());
+                theirs.writer.set_conflate(self.options.conflate_out());
                 self.link.attach(NewPeer {
                     pipe: theirs,
                     routing_id: self
@@ -719,6 +726,11 @@ impl Engine {
         // everything, as libzmq does (`process_routing_id_msg`).
         if unversioned && matches!(self.options.socket_type, SocketType::Pub | SocketType::XPub) {
             pipe.writer.write(Frame::last(Bytes::from_static(&[1])));
+            pipe.writer.flush();
+        }
+        if self.options.notifies_connect() {
+            // ZMQ_ROUTER_NOTIFY: the ROUTER delivers it as [routing id, ""].
+            pipe.writer.write(Frame::new(Bytes::new(), false));
             pipe.writer.flush();
         }
         self.pipe = Some(pipe);
@@ -894,9 +906,20 @@ impl Engine {
             Some(mut pipe) if keep => {
                 // A message cut off by the disconnect is dropped whole.
                 pipe.writer.rollback();
+                if !self.options.hiccup_msg.is_empty() && self.handshake_done() {
+                    // ZMQ_HICCUP_MSG, as libzmq's session when it starts reconnecting.
+                    pipe.writer
+                        .write(Frame::new(self.options.hiccup_msg.clone(), false));
+                    pipe.writer.flush();
+                }
                 (self.owner, Some(pipe))
             }
             Some(mut pipe) => {
+                if let Some(notice) = self.options.disconnect_notice() {
+                    // ZMQ_ROUTER_NOTIFY / ZMQ_DISCONNECT_MSG, after what the peer sent.
+                    pipe.writer.rollback();
+                    pipe.writer.write(Frame::new(notice, false));
+                }
                 pipe.writer.close();
                 pipe.reader.close();
                 (self.owner, None)

@@ -26,6 +26,7 @@ pub mod options;
 pub mod pipe;
 mod reactor;
 pub mod runtime;
+mod socks;
 mod stream;
 mod zap;
 

@@ -21,6 +21,14 @@
 //!
 //! **High-water mark** (`ZMQ_SNDHWM`/`ZMQ_RCVHWM`): counted in whole messages, 0 for no
 //! limit; the low-water mark is `(hwm + 1) / 2` as in libzmq (`pipe.cpp`, `compute_lwm`).
+//! Either end may change it while messages flow ([`Writer::set_hwm`], [`Reader::set_hwm`]),
+//! as libzmq's `pipe_t::set_hwms` does; a writer waiting for room is woken if the new mark
+//! gives it some. An inproc queue's mark is the sum of both sockets' marks
+//! ([`Writer::set_hwm_parts`]): each end then changes its own part only.
+//!
+//! **Conflation** (`ZMQ_CONFLATE`, libzmq's `ypipe_conflate`): a conflating queue holds at
+//! most one message, the last one written; a new message replaces an unread one, and no
+//! high-water mark applies. It is one slot under a lock instead of the lock-free queue.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -76,8 +84,17 @@ struct Shared {
     /// Bumped whenever the metadata changes, so the reader checks it without locking.
     metadata_epoch: AtomicU64,
     rare: Mutex<Rare>,
-    hwm: u64,
-    lwm: u64,
+    /// The high-water mark in effect (0: none), boost included.
+    hwm: AtomicU64,
+    lwm: AtomicU64,
+    /// The mark is the sum of the writer's and the reader's parts (inproc).
+    split: AtomicBool,
+    writer_part: AtomicU64,
+    reader_part: AtomicU64,
+    /// The queue holds only the last message written (`ZMQ_CONFLATE`).
+    conflate: AtomicBool,
+    /// A conflating queue's one message.
+    slot: Mutex<Option<Vec<Frame>>>,
 }
 
 /// What changes rarely, under a lock.
@@ -91,6 +108,40 @@ struct Rare {
 }
 
 impl Shared {
+    /// Sets the mark from one end's value (0: no limit). A split mark is the sum of both
+    /// parts, unlimited if either is, as libzmq's `pipe_t::set_hwms`. Wakes a writer the
+    /// new mark lets on.
+    fn set_hwm(&self, hwm: u64, from_writer: bool) {
+        let total = if self.split.load(Ordering::Relaxed) {
+            let (w, r) = if from_writer {
+                self.writer_part.store(hwm, Ordering::Relaxed);
+                (hwm, self.reader_part.load(Ordering::Relaxed))
+            } else {
+                self.reader_part.store(hwm, Ordering::Relaxed);
+                (self.writer_part.load(Ordering::Relaxed), hwm)
+            };
+            if w == 0 || r == 0 {
+                0
+            } else {
+                w.saturating_add(r)
+            }
+        } else {
+            hwm
+        };
+        self.hwm.store(total, Ordering::SeqCst);
+        self.lwm.store(total.div_ceil(2), Ordering::SeqCst);
+        let queued = self
+            .written
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.read.load(Ordering::SeqCst));
+        if self.writer_waiting.load(Ordering::SeqCst)
+            && (total == 0 || queued < total)
+            && self.writer_waiting.swap(false, Ordering::SeqCst)
+        {
+            self.wake_writer(Wakeup::Writable);
+        }
+    }
+
     fn wake_reader(&self, why: Wakeup) {
         let waker = self.rare.lock().reader_waker.clone();
         if let Some((waker, token)) = waker {
@@ -121,8 +172,13 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
         discard_before: AtomicU64::new(0),
         metadata_epoch: AtomicU64::new(0),
         rare: Mutex::new(Rare::default()),
-        hwm,
-        lwm: hwm.div_ceil(2),
+        hwm: AtomicU64::new(hwm),
+        lwm: AtomicU64::new(hwm.div_ceil(2)),
+        split: AtomicBool::new(false),
+        writer_part: AtomicU64::new(0),
+        reader_part: AtomicU64::new(0),
+        conflate: AtomicBool::new(false),
+        slot: Mutex::new(None),
     });
     (
         Writer {
@@ -141,6 +197,7 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
             metadata: None,
             metadata_epoch: 0,
             connected: false,
+            taken: VecDeque::new(),
         },
     )
 }
@@ -195,16 +252,45 @@ impl Writer {
     /// the queue down to the low-water mark.
     pub fn can_write(&self) -> bool {
         let s = &*self.shared;
-        if s.hwm == 0 || s.reader_closed.load(Ordering::Relaxed) {
+        let hwm = s.hwm.load(Ordering::Relaxed);
+        if hwm == 0 || s.reader_closed.load(Ordering::Relaxed) {
+            return true;
+        }
+        if s.conflate.load(Ordering::Relaxed) {
+            // A new message replaces the unread one: there is always room.
             return true;
         }
         let queued = self.written + self.complete_msgs;
-        if queued - s.read.load(Ordering::SeqCst) < s.hwm {
+        if queued.saturating_sub(s.read.load(Ordering::SeqCst)) < hwm {
             return true;
         }
         s.writer_waiting.store(true, Ordering::SeqCst);
-        // The reader may have read since: check again, now that it will see the flag.
-        queued - s.read.load(Ordering::SeqCst) < s.hwm
+        // The reader (or a new mark) may have made room since: check again, now that it
+        // will see the flag.
+        queued.saturating_sub(s.read.load(Ordering::SeqCst)) < s.hwm.load(Ordering::SeqCst)
+    }
+
+    /// Changes the high-water mark (0: no limit) while the queue is in use, as
+    /// `ZMQ_SNDHWM` set after connecting does in libzmq 4.3. Messages already queued stay;
+    /// a writer waiting for room is woken if the new mark gives it some.
+    pub fn set_hwm(&self, hwm: usize) {
+        self.shared.set_hwm(hwm as u64, true);
+    }
+
+    /// Makes the mark the sum of two parts, the writing socket's (`ZMQ_SNDHWM`) and the
+    /// reading socket's (`ZMQ_RCVHWM`), as an inproc queue's: from now on each end's
+    /// `set_hwm` changes its own part. Unlimited if either part is 0.
+    pub fn set_hwm_parts(&self, writer_part: usize, reader_part: usize) {
+        let s = &*self.shared;
+        s.writer_part.store(writer_part as u64, Ordering::Relaxed);
+        s.split.store(true, Ordering::Relaxed);
+        s.set_hwm(reader_part as u64, false);
+    }
+
+    /// Makes this queue conflating (`ZMQ_CONFLATE`): it keeps only the last message
+    /// written. Call it before the first write.
+    pub fn set_conflate(&self, conflate: bool) {
+        self.shared.conflate.store(conflate, Ordering::Relaxed);
     }
 
     /// Appends a frame. The message becomes readable once its last frame (without `more`)
@@ -230,6 +316,10 @@ impl Writer {
         if self.complete_msgs == 0 {
             return;
         }
+        if self.shared.conflate.load(Ordering::Relaxed) {
+            self.flush_conflated();
+            return;
+        }
         for frame in self.pending.drain(..self.complete_frames) {
             self.shared.frames.push(frame);
         }
@@ -238,6 +328,33 @@ impl Writer {
         self.complete_msgs = 0;
         let s = &*self.shared;
         s.written.store(self.written, Ordering::SeqCst);
+        if s.reader_waiting.load(Ordering::SeqCst) && s.reader_waiting.swap(false, Ordering::SeqCst)
+        {
+            s.wake_reader(Wakeup::Readable);
+        }
+    }
+
+    /// A conflating queue keeps the last whole message only: it replaces an unread one,
+    /// and counts as a new message only when the slot was empty.
+    fn flush_conflated(&mut self) {
+        let whole: Vec<Frame> = self.pending.drain(..self.complete_frames).collect();
+        let start = whole[..whole.len().saturating_sub(1)]
+            .iter()
+            .rposition(|f| !f.more)
+            .map_or(0, |i| i + 1);
+        let last = whole.into_iter().skip(start).collect::<Vec<_>>();
+        self.complete_frames = 0;
+        self.complete_msgs = 0;
+        let s = &*self.shared;
+        {
+            let mut slot = s.slot.lock();
+            let was_empty = slot.is_none();
+            *slot = Some(last);
+            if was_empty {
+                self.written += 1;
+                s.written.store(self.written, Ordering::SeqCst);
+            }
+        }
         if s.reader_waiting.load(Ordering::SeqCst) && s.reader_waiting.swap(false, Ordering::SeqCst)
         {
             s.wake_reader(Wakeup::Readable);
@@ -312,7 +429,7 @@ impl fmt::Debug for Writer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Writer")
             .field("queued", &self.queued())
-            .field("hwm", &self.shared.hwm)
+            .field("hwm", &self.shared.hwm.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -328,6 +445,8 @@ pub struct Reader {
     metadata_epoch: u64,
     /// [`Reader::hiccup`] was called before: the reader had a connection.
     connected: bool,
+    /// The rest of a message taken from a conflating queue's slot.
+    taken: VecDeque<Frame>,
 }
 
 /// What [`Reader::read`] found.
@@ -351,6 +470,9 @@ impl Reader {
     /// The next frame. After a frame with `more`, the next read returns the next frame of
     /// the same message: messages are only ever published whole.
     pub fn read(&mut self) -> Read {
+        if self.shared.conflate.load(Ordering::Relaxed) {
+            return self.read_conflated();
+        }
         if !self.in_message {
             if self.shared.hiccup_pending.load(Ordering::SeqCst) {
                 // The writer is woken with `Hiccup` already; its acknowledgement wakes us.
@@ -396,6 +518,43 @@ impl Reader {
             .written
             .load(Ordering::Acquire)
             .saturating_sub(self.read)
+    }
+
+    fn read_conflated(&mut self) -> Read {
+        if self.taken.is_empty() {
+            if self.shared.hiccup_pending.load(Ordering::SeqCst) {
+                return Read::Empty;
+            }
+            loop {
+                if !self.message_ready() {
+                    return if self.closed {
+                        Read::Closed
+                    } else {
+                        Read::Empty
+                    };
+                }
+                // Counted in `written` under the slot's lock when the slot was filled.
+                let message = self.shared.slot.lock().take().unwrap_or_default();
+                let discard = self.read < self.shared.discard_before.load(Ordering::SeqCst);
+                self.message_read();
+                if !discard && !message.is_empty() {
+                    self.taken = message.into();
+                    break;
+                }
+            }
+        }
+        let Some(frame) = self.taken.pop_front() else {
+            return Read::Empty;
+        };
+        self.in_message = !self.taken.is_empty();
+        Read::Frame(frame)
+    }
+
+    /// Changes the high-water mark (0: no limit) while the queue is in use, as
+    /// `ZMQ_RCVHWM` set after connecting does in libzmq 4.3; a writer waiting for room is
+    /// woken if the new mark gives it some.
+    pub fn set_hwm(&self, hwm: usize) {
+        self.shared.set_hwm(hwm as u64, false);
     }
 
     /// Whether a frame can be read now, without registering for a wake-up.
@@ -446,7 +605,8 @@ impl Reader {
         let s = &*self.shared;
         s.read.store(self.read, Ordering::SeqCst);
         if s.writer_waiting.load(Ordering::SeqCst)
-            && s.written.load(Ordering::Acquire).saturating_sub(self.read) <= s.lwm
+            && s.written.load(Ordering::Acquire).saturating_sub(self.read)
+                <= s.lwm.load(Ordering::Relaxed)
             && s.writer_waiting.swap(false, Ordering::SeqCst)
         {
             s.wake_writer(Wakeup::Writable);
@@ -465,13 +625,17 @@ impl Reader {
             return;
         }
         if self.in_message {
-            while let Some(frame) = self.shared.frames.pop() {
-                if !frame.more {
-                    break;
+            if self.taken.is_empty() {
+                while let Some(frame) = self.shared.frames.pop() {
+                    if !frame.more {
+                        break;
+                    }
                 }
+                self.message_read();
             }
+            // A conflated message was counted as read when it was taken.
+            self.taken.clear();
             self.in_message = false;
-            self.message_read();
         }
         let s = &*self.shared;
         if s.writer_closed.load(Ordering::SeqCst) {
@@ -498,6 +662,8 @@ impl Reader {
             return;
         }
         while self.shared.frames.pop().is_some() {}
+        self.shared.slot.lock().take();
+        self.taken.clear();
         self.shared.wake_writer(Wakeup::Closed);
     }
 }

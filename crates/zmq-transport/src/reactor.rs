@@ -52,6 +52,14 @@ pub(crate) enum Command {
     },
     /// A pipe end registered by an engine changed state.
     PipeWake { key: Key, why: Wakeup },
+    /// A connect through a SOCKS proxy finished its SOCKS exchange.
+    Proxied {
+        key: Key,
+        /// The connect's endpoint, so that a slot reused since is not mistaken for it.
+        id: EndpointId,
+        generation: u64,
+        result: io::Result<std::net::TcpStream>,
+    },
     /// A host name lookup finished.
     Resolved {
         key: Key,
@@ -510,6 +518,12 @@ impl Reactor {
                 generation,
                 result,
             } => self.resolved(key, generation, result),
+            Command::Proxied {
+                key,
+                id,
+                generation,
+                result,
+            } => self.proxied(key, id, generation, result),
             Command::Stop => {}
         }
     }
@@ -664,6 +678,11 @@ impl Reactor {
         };
         let lingering = engine.is_lingering();
         engine.report_end(&why);
+        let handshake_failed = !engine.handshake_done();
+        // As libzmq (`session_base_t::engine_error`): a handshake the peer or the mechanism
+        // rejected (a protocol error, ZAP's refusal) ends the connect's session for good;
+        // a lost connection or a timeout is retried.
+        let rejected = matches!(why, EngineEnd::Handshake { .. });
         let (owner, session) = engine.finish(why, &mut self.timers);
         if lingering {
             self.linger_done();
@@ -677,7 +696,11 @@ impl Reactor {
                     self.sources.remove(conn_key);
                 } else {
                     c.state = ConnState::Waiting(None);
-                    self.connect_failed(conn_key);
+                    if rejected {
+                        self.abandon(conn_key);
+                    } else if !self.give_up(conn_key, false, handshake_failed) {
+                        self.connect_failed(conn_key);
+                    }
                 }
             }
         }
@@ -697,6 +720,29 @@ impl Reactor {
         c.generation += 1;
         let generation = c.generation;
         match c.spec.target.clone() {
+            // ZMQ_SOCKS_PROXY: the SOCKS exchange runs off the reactor thread, as name
+            // lookups do; the proxied stream comes back as `Command::Proxied`.
+            Target::Tcp { host, port, .. } if !c.spec.options.socks_proxy.is_empty() => {
+                c.state = ConnState::Resolving(generation);
+                let options = Arc::clone(&c.spec.options);
+                let shared = Arc::clone(&self.shared);
+                let id = c.spec.id;
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("zmq-socks".into())
+                        .spawn(move || {
+                            let result = crate::socks::connect(&host, port, &options);
+                            shared.send(Command::Proxied {
+                                key,
+                                id,
+                                generation,
+                                result,
+                            });
+                        });
+                if spawned.is_err() {
+                    self.connect_failed(key);
+                }
+            }
             Target::Tcp {
                 host: Host::Name(name),
                 port,
@@ -773,6 +819,32 @@ impl Reactor {
         }
     }
 
+    fn proxied(
+        &mut self,
+        key: Key,
+        id: EndpointId,
+        generation: u64,
+        result: io::Result<std::net::TcpStream>,
+    ) {
+        let Some(Source::Connecter(c)) = self.sources.get(key) else {
+            return;
+        };
+        if c.spec.id != id || !matches!(c.state, ConnState::Resolving(g) if g == generation) {
+            return;
+        }
+        let options = Arc::clone(&c.spec.options);
+        // Connected already: registering it gives the writable edge that hands it to an
+        // engine, as for a direct connect.
+        let result = result
+            .and_then(|s| {
+                s.set_nonblocking(true)?;
+                stream::configure_tcp(&s, &options)?;
+                Ok((Stream::Tcp(s), false))
+            })
+            .map_err(|error| stream::OpenFailed { error, fd: None });
+        self.connect_started(key, result);
+    }
+
     fn connect_started(&mut self, key: Key, result: Result<(Stream, bool), stream::OpenFailed>) {
         let (stream, in_progress) = match result {
             Ok(started) => started,
@@ -787,7 +859,9 @@ impl Reactor {
                         |ev| ev.reason = Some(failed.error.to_string()),
                     );
                 }
-                self.connect_failed(key);
+                if !self.give_up(key, is_refused(&failed.error), false) {
+                    self.connect_failed(key);
+                }
                 return;
             }
         };
@@ -830,9 +904,11 @@ impl Reactor {
                 let owner = *owner;
                 match stream::take_connect_error(stream) {
                     Ok(()) => owner,
-                    Err(_) => {
+                    Err(e) => {
                         self.close_attempt(owner, sock_key);
-                        self.connect_failed(owner);
+                        if !self.give_up(owner, is_refused(&e), false) {
+                            self.connect_failed(owner);
+                        }
                         return;
                     }
                 }
@@ -916,8 +992,37 @@ impl Reactor {
         }
     }
 
+    /// Ends a connect for good when `ZMQ_RECONNECT_STOP` says so for this failure (and
+    /// not while it lingers): its session goes, so the socket drops the peer and what was
+    /// queued for it, as libzmq terminates the session. Returns whether it did.
+    fn give_up(&mut self, key: Key, refused: bool, handshake_failed: bool) -> bool {
+        let Some(Source::Connecter(c)) = self.sources.get(key) else {
+            return false;
+        };
+        if c.closing || !c.spec.options.stops_reconnecting(refused, handshake_failed) {
+            return false;
+        }
+        self.abandon(key);
+        true
+    }
+
+    /// Drops a connect for good: no more attempts, and its session (the socket's pipe for
+    /// it) closes, as libzmq's session terminates.
+    fn abandon(&mut self, key: Key) {
+        let Some(Source::Connecter(c)) = self.sources.get(key) else {
+            return;
+        };
+        if let ConnState::Waiting(Some(s)) | ConnState::Connecting(_, Some(s)) = c.state {
+            self.timers.cancel(s.at, s.id);
+        }
+        self.sources.remove(key);
+    }
+
     /// Schedules the next attempt after a failed connect or a lost connection.
     fn connect_failed(&mut self, key: Key) {
+        if self.give_up(key, false, false) {
+            return;
+        }
         let jitter_seed = self.random();
         let Some(Source::Connecter(c)) = self.sources.get_mut(key) else {
             return;
@@ -1120,4 +1225,9 @@ impl Listener {
 /// The peer's address for an event (`Peer-Address`: the IP for tcp; none for ipc).
 fn peer_address(stream: &Stream) -> Option<String> {
     Some(stream.peer_address()).filter(|a| !a.is_empty())
+}
+
+/// Whether a connect failed because the peer refused it (nothing listens there).
+fn is_refused(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::ConnectionRefused
 }

@@ -536,6 +536,10 @@ impl Runtime {
             sum_hwm(options.sndhwm, options.sndhwm),
             sum_hwm(options.rcvhwm, options.rcvhwm),
         );
+        ours.writer.set_hwm_parts(options.sndhwm, options.sndhwm);
+        theirs.writer.set_hwm_parts(options.rcvhwm, options.rcvhwm);
+        ours.writer.set_conflate(options.conflate_out());
+        theirs.writer.set_conflate(options.conflate_in());
         let metadata = Arc::new(socket_type_metadata(options.socket_type));
         ours.writer.set_metadata(Arc::clone(&metadata));
         inproc
@@ -575,6 +579,17 @@ fn join_inproc(
         sum_hwm(options.sndhwm, binder.options.rcvhwm),
         sum_hwm(binder.options.sndhwm, options.rcvhwm),
     );
+    // Each side's part of the mark stays when the other changes its own.
+    ours.writer
+        .set_hwm_parts(options.sndhwm, binder.options.rcvhwm);
+    theirs
+        .writer
+        .set_hwm_parts(binder.options.sndhwm, options.rcvhwm);
+    ours.writer
+        .set_conflate(options.conflate_out() || binder.options.conflate_in());
+    theirs
+        .writer
+        .set_conflate(binder.options.conflate_out() || options.conflate_in());
     // Each side's messages carry its properties, as a connection's carry the handshake's.
     let ours_md = Arc::new(socket_type_metadata(options.socket_type));
     let theirs_md = Arc::new(socket_type_metadata(binder.options.socket_type));
@@ -629,6 +644,29 @@ fn open_listener(
     };
     let failed = |e: stream::OpenFailed| (io_err(e.error), e.fd);
     Ok(match parsed {
+        // ZMQ_USE_FD: the application's listening socket stands in for the address.
+        Endpoint::Tcp(_) | Endpoint::Ipc(_) if options.use_fd >= 0 => {
+            let plain = |e| (io_err(e), None);
+            let transport = if matches!(parsed, Endpoint::Tcp(_)) {
+                "tcp"
+            } else {
+                "ipc"
+            };
+            let l = stream::listener_from_fd(options.use_fd, transport).map_err(plain)?;
+            let shown = match &l {
+                Listener::Tcp(t) => {
+                    format!("tcp://{}", display_addr(t.local_addr().map_err(plain)?))
+                }
+                Listener::Unix(u, _) => {
+                    let local = u.local_addr().map_err(plain)?;
+                    match local.as_pathname() {
+                        Some(p) => format!("ipc://{}", p.display()),
+                        None => endpoint.to_owned(),
+                    }
+                }
+            };
+            (l, shown)
+        }
         Endpoint::Tcp(tcp) => {
             let addr = bind_address(&tcp.host, tcp.port, options.ipv6).map_err(|e| (e, None))?;
             let l = stream::bind_tcp(addr, options).map_err(failed)?;

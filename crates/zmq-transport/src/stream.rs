@@ -90,7 +90,14 @@ impl Listener {
     pub(crate) fn accept(&self, options: &TransportOptions) -> io::Result<Stream> {
         match self {
             Self::Tcp(l) => {
-                let (s, _) = l.accept()?;
+                let (s, peer) = l.accept()?;
+                if !options.accepts_peer(peer.ip()) {
+                    // ZMQ_TCP_ACCEPT_FILTER: closed at once, as libzmq.
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        format!("{peer} is outside ZMQ_TCP_ACCEPT_FILTER"),
+                    ));
+                }
                 configure_tcp(&s, options)?;
                 s.set_nonblocking(true)?;
                 Ok(Stream::Tcp(s))
@@ -183,10 +190,97 @@ fn apply_buffers(sock: &Socket, options: &TransportOptions) -> io::Result<()> {
         sock.set_recv_buffer_size(options.rcvbuf as usize)?;
     }
     if options.tos > 0 {
-        // Best effort, as libzmq: IPv6 sockets take the traffic class instead.
+        // As libzmq: IP_TOS, and IPV6_TCLASS on IPv6 sockets; each fails harmlessly on the
+        // other family.
         let _ = sock.set_tos_v4(options.tos as u32);
+        let _ = sock.set_tclass_v6(options.tos as u32);
+    }
+    apply_linux_options(sock, options)
+}
+
+/// `ZMQ_PRIORITY`, `ZMQ_BUSY_POLL` and `ZMQ_TCP_MAXRT`, which Linux has (libzmq: the same
+/// `tune_*` calls, compiled where the OS has the option).
+#[cfg(target_os = "linux")]
+fn apply_linux_options(sock: &Socket, options: &TransportOptions) -> io::Result<()> {
+    if options.priority > 0 {
+        sock.set_priority(options.priority as u32)?;
+    }
+    if options.busy_poll > 0 {
+        sock.set_busy_poll(options.busy_poll as u32)?;
+    }
+    if let Some(maxrt) = options.tcp_maxrt {
+        sock.set_tcp_user_timeout(Some(maxrt))?;
     }
     Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn apply_linux_options(_sock: &Socket, _options: &TransportOptions) -> io::Result<()> {
+    Ok(())
+}
+
+/// `ZMQ_BINDTODEVICE` (`SO_BINDTODEVICE`), on listeners and connecting sockets as libzmq;
+/// accepted sockets inherit it. Needs `CAP_NET_RAW`: without it the bind or connect fails
+/// with the OS's `EPERM`.
+fn bind_to_device(sock: &Socket, options: &TransportOptions) -> io::Result<()> {
+    if options.bind_to_device.is_empty() {
+        return Ok(());
+    }
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+    {
+        sock.bind_device(Some(&options.bind_to_device))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "fuchsia")))]
+    {
+        let _ = sock;
+        Err(io::Error::from_raw_os_error(libc::ENOTSUP))
+    }
+}
+
+/// A listener on a descriptor the application opened, bound and made listen
+/// (`ZMQ_USE_FD`), for an endpoint of `transport` (`"tcp"` or `"ipc"`).
+///
+/// The descriptor is duplicated, so the application keeps its own and this listener closes
+/// only the duplicate (libzmq closes the application's descriptor when it unbinds).
+pub(crate) fn listener_from_fd(fd: RawFd, transport: &str) -> io::Result<Listener> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let invalid = |why: String| io::Error::new(io::ErrorKind::InvalidInput, why);
+    if fd < 0 {
+        return Err(invalid(format!("ZMQ_USE_FD {fd} is not a descriptor")));
+    }
+    // SAFETY: `fcntl(F_DUPFD_CLOEXEC)` takes any integer and only reads the descriptor
+    // table: an invalid one gives EBADF. No memory is passed.
+    #[allow(unsafe_code)]
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `dup` was just made by fcntl above: it is open and nothing else owns it.
+    #[allow(unsafe_code)]
+    let owned = unsafe { OwnedFd::from_raw_fd(dup) };
+    let sock = Socket::from(owned);
+    let domain = sock.domain()?;
+    let family_ok = match transport {
+        "tcp" => domain == Domain::IPV4 || domain == Domain::IPV6,
+        "ipc" => domain == Domain::UNIX,
+        _ => false,
+    };
+    if !family_ok || sock.r#type()? != Type::STREAM {
+        return Err(invalid(format!(
+            "ZMQ_USE_FD {fd} is not a stream socket of the {transport} endpoint's family"
+        )));
+    }
+    if !sock.is_listener()? {
+        return Err(invalid(format!(
+            "ZMQ_USE_FD {fd} is not listening: bind it and call listen() before zmq bind"
+        )));
+    }
+    sock.set_nonblocking(true)?;
+    Ok(if transport == "tcp" {
+        Listener::Tcp(sock.into())
+    } else {
+        Listener::Unix(sock.into(), None)
+    })
 }
 
 /// Binds a TCP listener to `addr` with the socket options.
@@ -203,6 +297,7 @@ pub(crate) fn bind_tcp(
             sock.set_only_v6(false)?;
         }
         apply_buffers(&sock, options)?;
+        bind_to_device(&sock, options)?;
         sock.bind(&addr.into())?;
         sock.listen(options.backlog.max(1))?;
         sock.set_nonblocking(true)
@@ -242,6 +337,7 @@ pub(crate) fn start_tcp_connect(
         fd: Some(fd),
     };
     apply_buffers(&sock, options).map_err(opened)?;
+    bind_to_device(&sock, options).map_err(opened)?;
     if let Some(src) = source {
         sock.set_reuse_address(true).map_err(opened)?;
         sock.bind(&src.into()).map_err(opened)?;

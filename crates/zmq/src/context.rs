@@ -12,6 +12,12 @@ use crate::error::{Error, Result};
 use crate::socket::Socket;
 use crate::SocketType;
 
+/// libzmq's default `ZMQ_MAX_SOCKETS`.
+const DEFAULT_MAX_SOCKETS: i32 = 1023;
+/// libzmq's `ZMQ_SOCKET_LIMIT` where `poll` is used (65535, `ctx.cpp`
+/// `clipped_maxsocket`).
+const SOCKET_LIMIT: i32 = 65535;
+
 /// A ZeroMQ context: the I/O threads, the inproc endpoints, and the sockets made from it.
 ///
 /// Cheap to clone; every clone and every socket shares the same context. The I/O threads
@@ -25,6 +31,9 @@ pub struct Context {
 
 pub(crate) struct ContextInner {
     io_threads: AtomicI32,
+    max_sockets: AtomicI32,
+    ipv6: AtomicBool,
+    blocky: AtomicBool,
     runtime: Mutex<Option<Arc<Runtime>>>,
     sockets: Mutex<HashMap<u64, Weak<Shared>>>,
     sockets_gone: Condvar,
@@ -53,6 +62,9 @@ impl Context {
         Self {
             inner: Arc::new(ContextInner {
                 io_threads: AtomicI32::new(1),
+                max_sockets: AtomicI32::new(DEFAULT_MAX_SOCKETS),
+                ipv6: AtomicBool::new(false),
+                blocky: AtomicBool::new(true),
                 runtime: Mutex::new(None),
                 sockets: Mutex::new(HashMap::new()),
                 sockets_gone: Condvar::new(),
@@ -67,12 +79,58 @@ impl Context {
         Ok(self.inner.io_threads.load(Ordering::Relaxed))
     }
 
-    /// Sets `ZMQ_IO_THREADS` (at least 1); takes effect if no socket was made yet.
+    /// Sets `ZMQ_IO_THREADS` (0 or more, else `EINVAL`); takes effect if no socket was
+    /// made yet. libzmq allows 0 for contexts that use inproc only; this library still
+    /// starts one I/O thread then, so tcp and ipc keep working.
     pub fn set_io_threads(&self, value: i32) -> Result<()> {
-        if value < 1 {
+        if value < 0 {
             return Err(Error::EINVAL);
         }
         self.inner.io_threads.store(value, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// `ZMQ_MAX_SOCKETS`: how many sockets may be open at once (1023 by default).
+    pub fn get_max_sockets(&self) -> Result<i32> {
+        Ok(self.inner.max_sockets.load(Ordering::Relaxed))
+    }
+
+    /// Sets `ZMQ_MAX_SOCKETS`: 1 to [`get_socket_limit`](Self::get_socket_limit), else
+    /// `EINVAL`. Making a socket beyond it gives `EMFILE`, as libzmq.
+    pub fn set_max_sockets(&self, value: i32) -> Result<()> {
+        if !(1..=SOCKET_LIMIT).contains(&value) {
+            return Err(Error::EINVAL);
+        }
+        self.inner.max_sockets.store(value, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// `ZMQ_SOCKET_LIMIT`: the largest `ZMQ_MAX_SOCKETS` accepted (65535, as libzmq on
+    /// Linux).
+    pub fn get_socket_limit(&self) -> Result<i32> {
+        Ok(SOCKET_LIMIT)
+    }
+
+    /// `ZMQ_IPV6`: the `ZMQ_IPV6` of sockets made from now on.
+    pub fn get_ipv6(&self) -> Result<bool> {
+        Ok(self.inner.ipv6.load(Ordering::Relaxed))
+    }
+
+    /// Sets `ZMQ_IPV6` for sockets made from now on.
+    pub fn set_ipv6(&self, value: bool) -> Result<()> {
+        self.inner.ipv6.store(value, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// `ZMQ_BLOCKY`: true (the default) keeps libzmq's `ZMQ_LINGER` of -1 for new
+    /// sockets; false gives them a linger of 0, so terminating never waits.
+    pub fn get_blocky(&self) -> Result<bool> {
+        Ok(self.inner.blocky.load(Ordering::Relaxed))
+    }
+
+    /// Sets `ZMQ_BLOCKY` for sockets made from now on.
+    pub fn set_blocky(&self, value: bool) -> Result<()> {
+        self.inner.blocky.store(value, Ordering::Relaxed);
         Ok(())
     }
 
@@ -112,8 +170,13 @@ impl Context {
         if self.inner.terminated.load(Ordering::Acquire) {
             return Err(Error::ETERM);
         }
+        let mut sockets = self.inner.sockets.lock();
+        let max = self.inner.max_sockets.load(Ordering::Relaxed);
+        if sockets.len() >= max.max(0) as usize {
+            return Err(Error::EMFILE);
+        }
         let id = self.inner.next_socket.fetch_add(1, Ordering::Relaxed);
-        self.inner.sockets.lock().insert(id, Arc::downgrade(shared));
+        sockets.insert(id, Arc::downgrade(shared));
         Ok(id)
     }
 

@@ -200,6 +200,8 @@ pub(crate) struct Core {
     pub(crate) pattern: Box<dyn Pattern>,
     pub(crate) peers: PeerTable,
     pub(crate) shared: Arc<Shared>,
+    /// `ZMQ_HELLO_MSG`: written to each new peer (empty: none).
+    pub(crate) hello_msg: Bytes,
 }
 
 /// When a blocking call gives up.
@@ -230,6 +232,7 @@ impl Core {
             pattern,
             peers: PeerTable::default(),
             shared: Shared::new(),
+            hello_msg: Bytes::new(),
         }
     }
 
@@ -290,7 +293,7 @@ impl Core {
             },
         );
         let info = PeerInfo::new(peer.routing_id, peer.socket_type);
-        match self.pattern.attach(id, info, &mut self.peers) {
+        let attached = match self.pattern.attach(id, info, &mut self.peers) {
             Attach::Accepted => Some(id),
             Attach::Replaced(old) => {
                 self.detach(old);
@@ -302,7 +305,17 @@ impl Core {
                 self.peers.slots.remove(&id);
                 None
             }
+        };
+        if attached.is_some() && !self.hello_msg.is_empty() {
+            // ZMQ_HELLO_MSG: the first message the new peer gets, as libzmq's attach_pipe.
+            if let Some(slot) = self.peers.slots.get_mut(&id) {
+                slot.pipe
+                    .writer
+                    .write(Frame::new(self.hello_msg.clone(), false));
+                slot.pipe.writer.flush();
+            }
         }
+        attached
     }
 
     /// The pipe of a connect made before its peer exists: the socket's end is attached
@@ -310,11 +323,12 @@ impl Core {
     /// `routing_id` is the connect's `CONNECT_ROUTING_ID` (or empty), for a STREAM.
     pub(crate) fn attach_session(
         &mut self,
-        sndhwm: usize,
-        rcvhwm: usize,
+        options: &zmq_transport::TransportOptions,
         routing_id: Bytes,
     ) -> (Option<PeerId>, PipeEnd) {
-        let (ours, theirs) = pipe_pair(sndhwm, rcvhwm);
+        let (ours, theirs) = pipe_pair(options.sndhwm, options.rcvhwm);
+        ours.writer.set_conflate(options.conflate_out());
+        theirs.writer.set_conflate(options.conflate_in());
         let id = self.attach(NewPeer::new(ours, routing_id, None, None));
         (id, theirs)
     }
@@ -326,6 +340,19 @@ impl Core {
         let peer = self.pattern.take_disconnect()?;
         let endpoint = self.peers.slots.get(&peer).and_then(|s| s.endpoint);
         Some((peer, endpoint))
+    }
+
+    /// Applies new high-water marks to every peer's pipe (the socket's part of an inproc
+    /// pipe's). Writers the new marks let on are woken through the mailbox, and the
+    /// pattern learns of them now.
+    pub(crate) fn set_hwms(&mut self, sndhwm: usize, rcvhwm: usize) {
+        // Peers waiting in the mailbox get the new marks too.
+        let _ = self.process_mailbox();
+        for slot in self.peers.slots.values() {
+            slot.pipe.writer.set_hwm(sndhwm);
+            slot.pipe.reader.set_hwm(rcvhwm);
+        }
+        let _ = self.process_mailbox();
     }
 
     /// Records which connect a session peer belongs to, once the connect has an id.

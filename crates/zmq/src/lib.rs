@@ -74,7 +74,10 @@ pub use curve::{curve_keypair, curve_public, CurveKeyPair};
 pub use error::{Error, Result};
 pub use message::Message;
 pub use monitor::SocketEvent;
-pub use options::SocketOptions;
+pub use options::{
+    SocketOptions, NOTIFY_CONNECT, NOTIFY_DISCONNECT, RECONNECT_STOP_AFTER_DISCONNECT,
+    RECONNECT_STOP_CONN_REFUSED, RECONNECT_STOP_HANDSHAKE_FAILED,
+};
 pub use poll::{poll, PollEvents, PollItem};
 pub use proxy::{
     proxy, proxy_steerable, proxy_steerable_with_capture, proxy_with_capture, Proxy,

@@ -36,7 +36,7 @@ use crate::Mechanism;
 /// The options of one socket. Unknown names in a configuration file are refused, so a
 /// misspelt option is an error rather than silently ignored.
 ///
-/// `Debug` shows neither `plain_password` nor `curve_secretkey`.
+/// `Debug` shows neither `plain_password`, `socks_password` nor `curve_secretkey`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -143,7 +143,85 @@ pub struct SocketOptions {
     /// `ZMQ_HEARTBEAT_TIMEOUT` in ms: how long a peer may stay silent after our PING before
     /// the connection is closed (and reconnected, for a connect); -1 for the interval.
     pub heartbeat_timeout: i32,
+    /// `ZMQ_CONFLATE`: keep only the last message in each queue carrying this socket's
+    /// data (PUSH, PULL, PUB, SUB, DEALER; others ignore it, as libzmq). Multipart
+    /// messages are not supported with it, as libzmq says.
+    pub conflate: bool,
+    /// `ZMQ_RATE`: multicast data rate in kbit/s (stored for pgm/norm, which we do not
+    /// have, as libzmq built without them).
+    pub rate: i32,
+    /// `ZMQ_RECOVERY_IVL`: multicast recovery window in ms (stored, as `rate`).
+    pub recovery_ivl: i32,
+    /// `ZMQ_MULTICAST_HOPS`: multicast TTL (stored, as `rate`).
+    pub multicast_hops: i32,
+    /// `ZMQ_MULTICAST_MAXTPDU`: multicast transport data unit in bytes (stored, as `rate`).
+    pub multicast_maxtpdu: i32,
+    /// `ZMQ_MULTICAST_LOOP`: UDP multicast loopback (stored: no udp transport).
+    pub multicast_loop: bool,
+    /// `ZMQ_TCP_MAXRT`: how long sent data may stay unacknowledged, in ms
+    /// (`TCP_USER_TIMEOUT`); 0 for the OS default.
+    pub tcp_maxrt: i32,
+    /// `ZMQ_PRIORITY`: `SO_PRIORITY` of tcp sockets (Linux); 0 leaves it alone.
+    pub priority: i32,
+    /// `ZMQ_BUSY_POLL`: `SO_BUSY_POLL` of tcp sockets in microseconds (Linux); 0 leaves
+    /// it alone.
+    pub busy_poll: i32,
+    /// `ZMQ_BINDTODEVICE`: the interface tcp sockets are bound to (`SO_BINDTODEVICE`,
+    /// which needs `CAP_NET_RAW`), at most 16 bytes; empty for none.
+    pub bindtodevice: String,
+    /// `ZMQ_USE_FD`: a tcp or ipc bind listens on this descriptor, which the application
+    /// opened, bound and made listen; -1 for none.
+    pub use_fd: i32,
+    /// `ZMQ_RECONNECT_STOP`: when connects stop reconnecting, a bitmask of
+    /// `RECONNECT_STOP_CONN_REFUSED` (1), `RECONNECT_STOP_HANDSHAKE_FAILED` (2) and
+    /// `RECONNECT_STOP_AFTER_DISCONNECT` (4).
+    pub reconnect_stop: i32,
+    /// `ZMQ_METADATA`: application properties sent in the handshake, names starting
+    /// with `X-`. Setting a name again keeps the first value, as libzmq.
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// `ZMQ_LOOPBACK_FASTPATH`: Windows' `SIO_LOOPBACK_FAST_PATH` (stored; no effect
+    /// elsewhere, as libzmq).
+    pub loopback_fastpath: bool,
+    /// `ZMQ_INVERT_MATCHING`: PUB, XPUB and SUB deliver what does *not* match a
+    /// subscription (stored by every socket type, as libzmq).
+    pub invert_matching: bool,
+    /// `ZMQ_TCP_ACCEPT_FILTER` (deprecated in libzmq for ZAP): when not empty, tcp binds
+    /// accept only peers in one of these networks, `address` or `address/prefix`.
+    pub tcp_accept_filter: Vec<String>,
+    /// `ZMQ_ROUTER_NOTIFY` (ROUTER): [`NOTIFY_CONNECT`](crate::NOTIFY_CONNECT) delivers
+    /// `[routing id, ""]` when a tcp or ipc peer's handshake completes,
+    /// [`NOTIFY_DISCONNECT`](crate::NOTIFY_DISCONNECT) when its connection ends.
+    pub router_notify: i32,
+    /// `ZMQ_HELLO_MSG`: a message sent to each new peer (empty: none).
+    pub hello_msg: Vec<u8>,
+    /// `ZMQ_DISCONNECT_MSG` (ROUTER): delivered as `[routing id, message]` when a tcp or
+    /// ipc peer's connection ends (empty: none).
+    pub disconnect_msg: Vec<u8>,
+    /// `ZMQ_SOCKS_PROXY`: tcp connects go through this SOCKS5 proxy, `host:port`; empty
+    /// for none.
+    pub socks_proxy: String,
+    /// `ZMQ_SOCKS_USERNAME`: set, the proxy is asked for user name and password
+    /// authentication; at most 255 bytes.
+    pub socks_username: String,
+    /// `ZMQ_SOCKS_PASSWORD`: at most 255 bytes.
+    pub socks_password: String,
+    /// `ZMQ_HICCUP_MSG`: delivered to this socket when a connect's tcp or ipc connection
+    /// is lost, before it reconnects (empty: none).
+    pub hiccup_msg: Vec<u8>,
 }
+
+/// `ZMQ_NOTIFY_CONNECT`: a ROUTER delivers `[routing id, ""]` when a peer connects.
+pub const NOTIFY_CONNECT: i32 = 1;
+/// `ZMQ_NOTIFY_DISCONNECT`: a ROUTER delivers `[routing id, ""]` when a peer goes.
+pub const NOTIFY_DISCONNECT: i32 = 2;
+
+/// `ZMQ_RECONNECT_STOP_CONN_REFUSED`: stop reconnecting when the peer refuses.
+pub const RECONNECT_STOP_CONN_REFUSED: i32 = 0x1;
+/// `ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED`: stop reconnecting when a connection ends
+/// before its handshake completed.
+pub const RECONNECT_STOP_HANDSHAKE_FAILED: i32 = 0x2;
+/// `ZMQ_RECONNECT_STOP_AFTER_DISCONNECT`: stop reconnecting once `disconnect` was called.
+pub const RECONNECT_STOP_AFTER_DISCONNECT: i32 = 0x4;
 
 impl Default for SocketOptions {
     fn default() -> Self {
@@ -189,6 +267,29 @@ impl Default for SocketOptions {
             heartbeat_ivl: 0,
             heartbeat_ttl: 0,
             heartbeat_timeout: -1,
+            conflate: false,
+            rate: 100,
+            recovery_ivl: 10_000,
+            multicast_hops: 1,
+            multicast_maxtpdu: 1500,
+            multicast_loop: true,
+            tcp_maxrt: 0,
+            priority: 0,
+            busy_poll: 0,
+            bindtodevice: String::new(),
+            use_fd: -1,
+            reconnect_stop: 0,
+            metadata: std::collections::BTreeMap::new(),
+            loopback_fastpath: false,
+            invert_matching: false,
+            tcp_accept_filter: Vec::new(),
+            router_notify: 0,
+            hello_msg: Vec::new(),
+            disconnect_msg: Vec::new(),
+            socks_proxy: String::new(),
+            socks_username: String::new(),
+            socks_password: String::new(),
+            hiccup_msg: Vec::new(),
         }
     }
 }
@@ -238,6 +339,29 @@ impl fmt::Debug for SocketOptions {
             heartbeat_ivl,
             heartbeat_ttl,
             heartbeat_timeout,
+            conflate,
+            rate,
+            recovery_ivl,
+            multicast_hops,
+            multicast_maxtpdu,
+            multicast_loop,
+            tcp_maxrt,
+            priority,
+            busy_poll,
+            bindtodevice,
+            use_fd,
+            reconnect_stop,
+            metadata,
+            loopback_fastpath,
+            invert_matching,
+            tcp_accept_filter,
+            router_notify,
+            hello_msg,
+            disconnect_msg,
+            socks_proxy,
+            socks_username,
+            socks_password,
+            hiccup_msg,
         } = self;
         let secret = |set: bool| if set { "(set)" } else { "" };
         f.debug_struct("SocketOptions")
@@ -282,6 +406,29 @@ impl fmt::Debug for SocketOptions {
             .field("heartbeat_ivl", heartbeat_ivl)
             .field("heartbeat_ttl", heartbeat_ttl)
             .field("heartbeat_timeout", heartbeat_timeout)
+            .field("conflate", conflate)
+            .field("rate", rate)
+            .field("recovery_ivl", recovery_ivl)
+            .field("multicast_hops", multicast_hops)
+            .field("multicast_maxtpdu", multicast_maxtpdu)
+            .field("multicast_loop", multicast_loop)
+            .field("tcp_maxrt", tcp_maxrt)
+            .field("priority", priority)
+            .field("busy_poll", busy_poll)
+            .field("bindtodevice", bindtodevice)
+            .field("use_fd", use_fd)
+            .field("reconnect_stop", reconnect_stop)
+            .field("metadata", metadata)
+            .field("loopback_fastpath", loopback_fastpath)
+            .field("invert_matching", invert_matching)
+            .field("tcp_accept_filter", tcp_accept_filter)
+            .field("router_notify", router_notify)
+            .field("hello_msg", hello_msg)
+            .field("disconnect_msg", disconnect_msg)
+            .field("socks_proxy", socks_proxy)
+            .field("socks_username", socks_username)
+            .field("socks_password", &secret(!socks_password.is_empty()))
+            .field("hiccup_msg", hiccup_msg)
             .finish()
     }
 }

@@ -41,6 +41,9 @@ struct Inner {
     rcvmore: bool,
     last_endpoint: String,
     traffic: Traffic,
+    /// Set by `disconnect` under `ZMQ_RECONNECT_STOP_AFTER_DISCONNECT`; every connect's
+    /// options share it.
+    disconnected: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What the application sent and received (the socket's thread alone touches it).
@@ -83,10 +86,12 @@ impl Socket {
         let core = Core::new(pattern);
         let registration = ctx.register(&core.shared)?;
         let mut options = SocketOptions::default();
-        // libzmq: subscribers drop what they queued when closed.
-        if matches!(socket_type, SocketType::SUB | SocketType::XSUB) {
+        // libzmq: subscribers drop what they queued when closed, and so does every socket
+        // of a context with ZMQ_BLOCKY off. ZMQ_IPV6 starts as the context's.
+        if matches!(socket_type, SocketType::SUB | SocketType::XSUB) || !ctx.get_blocky()? {
             options.linger = 0;
         }
+        options.ipv6 = ctx.get_ipv6()?;
         Ok(Self {
             inner: RefCell::new(Inner {
                 core,
@@ -99,6 +104,7 @@ impl Socket {
                 rcvmore: false,
                 last_endpoint: String::new(),
                 traffic: Traffic::default(),
+                disconnected: Arc::default(),
             }),
         })
     }
@@ -151,7 +157,7 @@ impl Socket {
             let session_first = !matches!(parsed, Endpoint::Inproc(_)) && !options.defer_attach;
             let (peer, session) = if session_first {
                 let given = routing_id.clone().unwrap_or_default();
-                let (peer, theirs) = s.core.attach_session(options.sndhwm, options.rcvhwm, given);
+                let (peer, theirs) = s.core.attach_session(&options, given);
                 if peer.is_none() && s.socket_type == SocketType::STREAM {
                     // A CONNECT_ROUTING_ID already in use (libzmq asserts): keep it set.
                     s.options.connect_routing_id =
@@ -201,7 +207,14 @@ impl Socket {
     /// Closes a connect's connection and stops reconnecting; its queued messages are
     /// dropped.
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
-        self.with(|s| s.close_endpoint(endpoint, false))
+        self.with(|s| {
+            s.close_endpoint(endpoint, false)?;
+            if s.options.reconnect_stop & crate::options::RECONNECT_STOP_AFTER_DISCONNECT != 0 {
+                s.disconnected
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(())
+        })
     }
 
     /// Sends a message part. `flags`: [`SNDMORE`] if more parts follow, [`DONTWAIT`] to
@@ -456,6 +469,8 @@ impl Socket {
             for option in pattern_options(options) {
                 apply_pattern_option(s, option)?;
             }
+            s.apply_hwms(options);
+            s.core.hello_msg = Bytes::from(options.hello_msg.clone());
             s.options = options.clone();
             Ok(())
         })
@@ -475,6 +490,8 @@ impl Socket {
             for option in changed {
                 apply_pattern_option(s, option)?;
             }
+            s.apply_hwms(&options);
+            s.core.hello_msg = Bytes::from(options.hello_msg.clone());
             s.options = options;
             Ok(())
         })
@@ -529,6 +546,15 @@ impl Socket {
 }
 
 impl Inner {
+    /// `ZMQ_SNDHWM` and `ZMQ_RCVHWM` changed after connecting reach the existing pipes,
+    /// as in libzmq 4.3 (`pipe_t::set_hwms`).
+    fn apply_hwms(&mut self, new: &SocketOptions) {
+        if new.sndhwm != self.options.sndhwm || new.rcvhwm != self.options.rcvhwm {
+            self.core
+                .set_hwms(new.sndhwm.max(0) as usize, new.rcvhwm.max(0) as usize);
+        }
+    }
+
     /// Attaches the peers waiting in the mailbox. A terminating context is reported by
     /// the next blocking call, not here.
     fn take_new_peers(&mut self) {
@@ -590,6 +616,26 @@ impl Inner {
         // Validated: at most 6553599 ms, so the deciseconds fit.
         t.heartbeat_ttl = u16::try_from(o.heartbeat_ttl / 100).unwrap_or(u16::MAX);
         t.raw_notify = o.stream_notify;
+        t.metadata = application_metadata(o);
+        t.conflate = o.conflate;
+        t.tcp_maxrt = ms(o.tcp_maxrt);
+        t.priority = o.priority;
+        t.busy_poll = o.busy_poll;
+        t.bind_to_device = Bytes::from(o.bindtodevice.clone().into_bytes());
+        t.use_fd = o.use_fd;
+        t.reconnect_stop = o.reconnect_stop;
+        t.disconnected = Arc::clone(&self.disconnected);
+        t.router_notify = o.router_notify;
+        t.hiccup_msg = Bytes::from(o.hiccup_msg.clone());
+        t.socks_proxy.clone_from(&o.socks_proxy);
+        t.socks_username = Bytes::from(o.socks_username.clone().into_bytes());
+        t.socks_password = Bytes::from(o.socks_password.clone().into_bytes());
+        t.disconnect_msg = Bytes::from(o.disconnect_msg.clone());
+        t.tcp_accept_filters = o
+            .tcp_accept_filter
+            .iter()
+            .filter_map(|f| parse_accept_filter(f, true))
+            .collect();
         t
     }
 
@@ -687,7 +733,6 @@ fn validate(o: &SocketOptions) -> Result<()> {
         && o.reconnect_ivl >= -1
         && o.reconnect_ivl_max >= 0
         && o.backlog >= 0
-        && o.maxmsgsize >= -1
         && o.rcvtimeo >= -1
         && o.sndtimeo >= -1
         && (-1..=1).contains(&o.tcp_keepalive)
@@ -696,7 +741,7 @@ fn validate(o: &SocketOptions) -> Result<()> {
         && o.tcp_keepalive_intvl >= -1
         && o.handshake_ivl >= 0
         && o.connect_timeout >= 0
-        && (0..=255).contains(&o.tos)
+        && o.tos >= 0
         && o.sndbuf >= -1
         && o.rcvbuf >= -1
         && o.routing_id.len() <= 255
@@ -708,7 +753,22 @@ fn validate(o: &SocketOptions) -> Result<()> {
         && o.zap_domain.len() <= 255
         && o.heartbeat_ivl >= 0
         && (0..=MAX_HEARTBEAT_TTL).contains(&o.heartbeat_ttl)
-        && o.heartbeat_timeout >= -1;
+        && o.heartbeat_timeout >= -1
+        && o.rate > 0
+        && o.recovery_ivl >= 0
+        && o.multicast_hops > 0
+        && o.multicast_maxtpdu > 0
+        && o.tcp_maxrt >= 0
+        && o.priority >= 0
+        && o.bindtodevice.len() <= MAX_DEVICE_NAME
+        && o.use_fd >= -1
+        && o.socks_username.len() <= 255
+        && o.socks_password.len() <= 255
+        && (0..=crate::NOTIFY_CONNECT | crate::NOTIFY_DISCONNECT).contains(&o.router_notify)
+        && o.metadata.iter().all(|(k, v)| valid_metadata(k, v))
+        && o.tcp_accept_filter
+            .iter()
+            .all(|f| parse_accept_filter(f, true).is_some());
     if ok {
         Ok(())
     } else {
@@ -716,13 +776,60 @@ fn validate(o: &SocketOptions) -> Result<()> {
     }
 }
 
-fn pattern_options(o: &SocketOptions) -> [PatternOption; 5] {
+/// The longest `ZMQ_BINDTODEVICE` libzmq accepts (`BINDDEVSIZ`).
+pub(crate) const MAX_DEVICE_NAME: usize = 16;
+
+/// A `ZMQ_METADATA` property as libzmq accepts it (`options.cpp`): a name starting with
+/// `X-`, at most 255 bytes, and a non-empty value. Names and values travel in the
+/// handshake, whose property names must also be RFC 23 tokens.
+pub(crate) fn valid_metadata(name: &str, value: &str) -> bool {
+    name.starts_with("X-")
+        && name.len() <= 255
+        && !value.is_empty()
+        && zmtp_codec::Metadata::new()
+            .insert(name, Bytes::new())
+            .is_ok()
+}
+
+/// A `ZMQ_TCP_ACCEPT_FILTER` network, `address` or `address/prefix`, as libzmq's
+/// `tcp_address_mask_t::resolve` takes it: a numeric address (IPv6 only with `ipv6`), and
+/// a prefix of 0 to 32 (128 for IPv6) when given.
+pub(crate) fn parse_accept_filter(filter: &str, ipv6: bool) -> Option<(std::net::IpAddr, u8)> {
+    let (addr, bits) = match filter.split_once('/') {
+        Some((a, b)) => (a, Some(b)),
+        None => (filter, None),
+    };
+    let addr: std::net::IpAddr = addr.parse().ok()?;
+    if addr.is_ipv6() && !ipv6 {
+        return None;
+    }
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let bits = match bits {
+        None => max,
+        Some(b) if !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()) => b.parse().ok()?,
+        Some(_) => return None,
+    };
+    (bits <= max).then_some((addr, bits))
+}
+
+/// The `ZMQ_METADATA` properties, as the handshake sends them.
+fn application_metadata(o: &SocketOptions) -> zmtp_codec::Metadata {
+    let mut md = zmtp_codec::Metadata::new();
+    for (name, value) in &o.metadata {
+        // Validated when set.
+        let _ = md.insert(name, Bytes::from(value.clone().into_bytes()));
+    }
+    md
+}
+
+fn pattern_options(o: &SocketOptions) -> [PatternOption; 6] {
     [
         PatternOption::RouterMandatory(o.router_mandatory),
         PatternOption::RouterHandover(o.router_handover),
         PatternOption::ProbeRouter(o.probe_router),
         PatternOption::ReqCorrelate(o.req_correlate),
         PatternOption::ReqRelaxed(o.req_relaxed),
+        PatternOption::InvertMatching(o.invert_matching),
     ]
 }
 
@@ -737,9 +844,11 @@ fn apply_pattern_option(s: &mut Inner, option: PatternOption) -> Result<()> {
             | PatternOption::ReqCorrelate(false)
             | PatternOption::ReqRelaxed(false)
     );
+    // libzmq keeps ZMQ_INVERT_MATCHING for every socket type; only PUB, XPUB and SUB use it.
+    let stored_by_all = matches!(option, PatternOption::InvertMatching(_));
     match s.core.set_option(option) {
         Ok(()) => Ok(()),
-        Err(_) if is_default => Ok(()),
+        Err(_) if is_default || stored_by_all => Ok(()),
         Err(e) => Err(e),
     }
 }

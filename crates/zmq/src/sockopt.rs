@@ -66,7 +66,15 @@ int_options! {
     get_tcp_keepalive_intvl, set_tcp_keepalive_intvl, tcp_keepalive_intvl, i32, "`ZMQ_TCP_KEEPALIVE_INTVL`, in seconds (-1: OS default)";
     get_handshake_ivl, set_handshake_ivl, handshake_ivl, i32, "`ZMQ_HANDSHAKE_IVL`, how long a handshake may take, in ms (0: no limit)";
     get_connect_timeout, set_connect_timeout, connect_timeout, i32, "`ZMQ_CONNECT_TIMEOUT`, how long a TCP connect may take, in ms (0: OS default)";
-    get_tos, set_tos, tos, i32, "`ZMQ_TOS`, the IP type-of-service byte";
+    get_tos, set_tos, tos, i32, "`ZMQ_TOS`, the IP type-of-service byte (`IP_TOS`, `IPV6_TCLASS`) of tcp connections";
+    get_rate, set_rate, rate, i32, "`ZMQ_RATE`, the multicast rate in kbit/s (above 0; stored, as libzmq without pgm)";
+    get_recovery_ivl, set_recovery_ivl, recovery_ivl, i32, "`ZMQ_RECOVERY_IVL`, the multicast recovery window in ms (stored, as libzmq without pgm)";
+    get_multicast_hops, set_multicast_hops, multicast_hops, i32, "`ZMQ_MULTICAST_HOPS`, the multicast TTL (above 0; stored, as libzmq without pgm)";
+    get_multicast_maxtpdu, set_multicast_maxtpdu, multicast_maxtpdu, i32, "`ZMQ_MULTICAST_MAXTPDU`, the multicast transport data unit in bytes (above 0; stored)";
+    get_tcp_maxrt, set_tcp_maxrt, tcp_maxrt, i32, "`ZMQ_TCP_MAXRT`, how long sent data may stay unacknowledged before the connection drops, in ms (`TCP_USER_TIMEOUT`; 0: OS default)";
+    get_priority, set_priority, priority, i32, "`ZMQ_PRIORITY`, the `SO_PRIORITY` of tcp sockets (Linux; 0 leaves it alone)";
+    get_use_fd, set_use_fd, use_fd, i32, "`ZMQ_USE_FD`, a listening descriptor the next tcp or ipc bind uses instead of opening a socket (-1: none)";
+    get_reconnect_stop, set_reconnect_stop, reconnect_stop, i32, "`ZMQ_RECONNECT_STOP`, when connects stop reconnecting: [`RECONNECT_STOP_CONN_REFUSED`](crate::RECONNECT_STOP_CONN_REFUSED), [`RECONNECT_STOP_HANDSHAKE_FAILED`](crate::RECONNECT_STOP_HANDSHAKE_FAILED), [`RECONNECT_STOP_AFTER_DISCONNECT`](crate::RECONNECT_STOP_AFTER_DISCONNECT)";
 }
 
 bool_options! {
@@ -75,6 +83,9 @@ bool_options! {
     is_probe_router, set_probe_router, probe_router, "`ZMQ_PROBE_ROUTER`: an empty message goes to each new peer";
     is_router_mandatory, set_router_mandatory, router_mandatory, "`ZMQ_ROUTER_MANDATORY`: unroutable messages are errors, not drops";
     is_router_handover, set_router_handover, router_handover, "`ZMQ_ROUTER_HANDOVER`: a new peer may take over a routing id";
+    is_conflate, set_conflate, conflate, "`ZMQ_CONFLATE`: queues keep only the last message (PUSH, PULL, PUB, SUB, DEALER; single-part messages only)";
+    is_multicast_loop, set_multicast_loop, multicast_loop, "`ZMQ_MULTICAST_LOOP`: UDP multicast loopback (stored; we have no udp transport)";
+    is_loopback_fastpath, set_loopback_fastpath, loopback_fastpath, "`ZMQ_LOOPBACK_FASTPATH`: Windows' loopback fast path (stored; no effect elsewhere, as libzmq)";
     is_zap_enforce_domain, set_zap_enforce_domain, zap_enforce_domain, "`ZMQ_ZAP_ENFORCE_DOMAIN`: RFC 27's strict ZAP rules (see [`SocketOptions::zap_enforce_domain`](crate::SocketOptions::zap_enforce_domain))";
 }
 
@@ -384,9 +395,14 @@ impl Socket {
     }
 
     /// `ZMQ_INVERT_MATCHING`: PUB, XPUB and SUB match the messages that do *not* start
-    /// with a subscribed topic.
+    /// with a subscribed topic. Other socket types keep the value, as libzmq.
     pub fn set_invert_matching(&self, value: bool) -> Result<()> {
-        self.pattern_option(PatternOption::InvertMatching(value))
+        self.update(|o| o.invert_matching = value)
+    }
+
+    /// `ZMQ_INVERT_MATCHING`.
+    pub fn is_invert_matching(&self) -> Result<bool> {
+        self.read(|o| o.invert_matching)
     }
 
     /// `ZMQ_ONLY_FIRST_SUBSCRIBE`: only the first frame of a multipart message can be a
@@ -400,5 +416,197 @@ impl Socket {
     pub fn get_topics_count(&self) -> Result<i32> {
         self.topics_count()
             .map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+    }
+}
+
+/// Options that need more than a plain value.
+impl Socket {
+    /// Sets `ZMQ_BUSY_POLL`: the `SO_BUSY_POLL` of tcp sockets, in microseconds (Linux;
+    /// 0 leaves it alone). Write-only, as in libzmq.
+    pub fn set_busy_poll(&self, value: i32) -> Result<()> {
+        self.update(|o| o.busy_poll = value)
+    }
+
+    /// `ZMQ_IPV4ONLY` (deprecated): the inverse of `ZMQ_IPV6`.
+    pub fn is_ipv4only(&self) -> Result<bool> {
+        self.read(|o| !o.ipv6)
+    }
+
+    /// Sets `ZMQ_IPV4ONLY` (deprecated): `false` is `set_ipv6(true)`.
+    pub fn set_ipv4only(&self, value: bool) -> Result<()> {
+        self.update(|o| o.ipv6 = !value)
+    }
+
+    /// `ZMQ_BINDTODEVICE`: the interface tcp sockets are bound to (empty: none).
+    pub fn get_bindtodevice(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.read(|o| Ok(o.bindtodevice.clone()))
+    }
+
+    /// Sets `ZMQ_BINDTODEVICE` (1 to 16 bytes, else `EINVAL`, as libzmq): later binds and
+    /// connects bind their tcp sockets to this interface with `SO_BINDTODEVICE`. That
+    /// needs `CAP_NET_RAW`; without it `bind` or `connect` fails with `EPERM`, and a
+    /// missing interface gives `ENODEV`.
+    pub fn set_bindtodevice(&self, device: &str) -> Result<()> {
+        if device.is_empty() || device.len() > crate::socket::MAX_DEVICE_NAME {
+            return Err(Error::EINVAL);
+        }
+        self.update(|o| o.bindtodevice = device.to_owned())
+    }
+
+    /// Adds a `ZMQ_METADATA` property, given as `"X-name:value"`: later connections
+    /// send it in their handshake, and the peer reads it with `Message::gets("X-name")`.
+    /// `EINVAL` unless the name starts with `X-` and is a valid property name of at most
+    /// 255 bytes, and the value is not empty. A name set before keeps its first value,
+    /// as libzmq. Write-only, as in libzmq.
+    pub fn set_metadata(&self, property: &str) -> Result<()> {
+        let (name, value) = property.split_once(':').ok_or(Error::EINVAL)?;
+        if !crate::socket::valid_metadata(name, value) {
+            return Err(Error::EINVAL);
+        }
+        self.update(|o| {
+            o.metadata
+                .entry(name.to_owned())
+                .or_insert_with(|| value.to_owned());
+        })
+    }
+
+    /// Adds a `ZMQ_TCP_ACCEPT_FILTER` network (`"10.0.0.0/8"`, `"192.168.1.7"`,
+    /// `"fe80::/10"` with `ZMQ_IPV6`), or with `None` removes them all: later tcp binds
+    /// accept only peers in one of the networks and close the others at once. `EINVAL`
+    /// for anything but a numeric address with an optional prefix length, as libzmq
+    /// (an empty string too). Write-only, as in libzmq, which deprecates it for ZAP.
+    pub fn set_tcp_accept_filter(&self, filter: Option<&str>) -> Result<()> {
+        match filter {
+            None => self.update(|o| o.tcp_accept_filter.clear()),
+            Some(f) => {
+                let ipv6 = self.read(|o| o.ipv6)?;
+                if crate::socket::parse_accept_filter(f, ipv6).is_none() {
+                    return Err(Error::EINVAL);
+                }
+                self.update(|o| o.tcp_accept_filter.push(f.to_owned()))
+            }
+        }
+    }
+
+    /// `ZMQ_ROUTER_NOTIFY`.
+    pub fn get_router_notify(&self) -> Result<i32> {
+        self.read(|o| o.router_notify)
+    }
+
+    /// Sets `ZMQ_ROUTER_NOTIFY` (0 to 3, else `EINVAL`): a ROUTER delivers `[routing id,
+    /// ""]` when a tcp or ipc peer connects ([`NOTIFY_CONNECT`](crate::NOTIFY_CONNECT))
+    /// and when it goes ([`NOTIFY_DISCONNECT`](crate::NOTIFY_DISCONNECT)), for later binds
+    /// and connects. As in libzmq, inproc peers are not notified.
+    pub fn set_router_notify(&self, value: i32) -> Result<()> {
+        self.update(|o| o.router_notify = value)
+    }
+
+    /// Sets `ZMQ_HELLO_MSG`: a message every new peer gets first (empty: none), as
+    /// libzmq's draft option (meant for ROUTER and DEALER). Write-only, as in libzmq.
+    pub fn set_hello_msg(&self, msg: &[u8]) -> Result<()> {
+        self.update(|o| o.hello_msg = msg.to_vec())
+    }
+
+    /// Sets `ZMQ_DISCONNECT_MSG` (ROUTER): a ROUTER delivers `[routing id, msg]` when a
+    /// tcp or ipc peer's connection ends (empty: none), for later binds and connects.
+    /// Write-only, as in libzmq.
+    pub fn set_disconnect_msg(&self, msg: &[u8]) -> Result<()> {
+        self.update(|o| o.disconnect_msg = msg.to_vec())
+    }
+
+    /// Sets `ZMQ_HICCUP_MSG` (libzmq's draft, meant for DEALER): a message this socket
+    /// receives when one of its connects' tcp or ipc connections is lost, before it
+    /// reconnects (empty: none), for later connects. Write-only, as in libzmq.
+    pub fn set_hiccup_msg(&self, msg: &[u8]) -> Result<()> {
+        self.update(|o| o.hiccup_msg = msg.to_vec())
+    }
+
+    /// `ZMQ_SOCKS_PROXY`: the SOCKS5 proxy of tcp connects (empty: none).
+    pub fn get_socks_proxy(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.read(|o| Ok(o.socks_proxy.clone()))
+    }
+
+    /// Sets `ZMQ_SOCKS_PROXY` (`"host:port"`; `None` or empty for none): later tcp
+    /// connects ask this SOCKS5 proxy to connect them (by name when the endpoint names a
+    /// host), with user name and password when `ZMQ_SOCKS_USERNAME` is set.
+    pub fn set_socks_proxy(&self, proxy: Option<&str>) -> Result<()> {
+        self.update(|o| o.socks_proxy = proxy.unwrap_or_default().to_owned())
+    }
+
+    /// `ZMQ_SOCKS_USERNAME`.
+    pub fn get_socks_username(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.read(|o| Ok(o.socks_username.clone()))
+    }
+
+    /// Sets `ZMQ_SOCKS_USERNAME` (at most 255 bytes; empty for no authentication).
+    pub fn set_socks_username(&self, username: &str) -> Result<()> {
+        if username.len() > MAX_STRING {
+            return Err(Error::EINVAL);
+        }
+        self.update(|o| o.socks_username = username.to_owned())
+    }
+
+    /// `ZMQ_SOCKS_PASSWORD`.
+    pub fn get_socks_password(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.read(|o| Ok(o.socks_password.clone()))
+    }
+
+    /// Sets `ZMQ_SOCKS_PASSWORD` (at most 255 bytes).
+    pub fn set_socks_password(&self, password: &str) -> Result<()> {
+        if password.len() > MAX_STRING {
+            return Err(Error::EINVAL);
+        }
+        self.update(|o| o.socks_password = password.to_owned())
+    }
+
+    /// `ZMQ_THREAD_SAFE`: false, as for every socket type of the `zmq` crate (only
+    /// libzmq's draft types are thread-safe).
+    pub fn is_thread_safe(&self) -> Result<bool> {
+        self.read(|_| false)
+    }
+}
+
+/// GSSAPI options. Like a libzmq built without GSSAPI (pyzmq's, most distributions'),
+/// this library has no GSSAPI mechanism: each of these gives `EINVAL`, as
+/// `zmq_setsockopt` and `zmq_getsockopt` do there.
+impl Socket {
+    /// `ZMQ_GSSAPI_SERVER`: `EINVAL` (no GSSAPI).
+    pub fn is_gssapi_server(&self) -> Result<bool> {
+        Err(Error::EINVAL)
+    }
+
+    /// `ZMQ_GSSAPI_SERVER`: `EINVAL` (no GSSAPI).
+    pub fn set_gssapi_server(&self, _value: bool) -> Result<()> {
+        Err(Error::EINVAL)
+    }
+
+    /// `ZMQ_GSSAPI_PLAINTEXT`: `EINVAL` (no GSSAPI).
+    pub fn is_gssapi_plaintext(&self) -> Result<bool> {
+        Err(Error::EINVAL)
+    }
+
+    /// `ZMQ_GSSAPI_PLAINTEXT`: `EINVAL` (no GSSAPI).
+    pub fn set_gssapi_plaintext(&self, _value: bool) -> Result<()> {
+        Err(Error::EINVAL)
+    }
+
+    /// `ZMQ_GSSAPI_PRINCIPAL`: `EINVAL` (no GSSAPI).
+    pub fn get_gssapi_principal(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        Err(Error::EINVAL)
+    }
+
+    /// `ZMQ_GSSAPI_PRINCIPAL`: `EINVAL` (no GSSAPI).
+    pub fn set_gssapi_principal(&self, _value: &str) -> Result<()> {
+        Err(Error::EINVAL)
+    }
+
+    /// `ZMQ_GSSAPI_SERVICE_PRINCIPAL`: `EINVAL` (no GSSAPI).
+    pub fn get_gssapi_service_principal(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        Err(Error::EINVAL)
+    }
+
+    /// `ZMQ_GSSAPI_SERVICE_PRINCIPAL`: `EINVAL` (no GSSAPI).
+    pub fn set_gssapi_service_principal(&self, _value: &str) -> Result<()> {
+        Err(Error::EINVAL)
     }
 }

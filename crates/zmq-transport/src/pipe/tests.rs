@@ -237,3 +237,92 @@ fn closing_the_writer_ends_a_hiccup_nobody_will_acknowledge() {
     assert_eq!(r.read(), Read::Frame(frame(b"m", false)));
     assert_eq!(r.read(), Read::Closed);
 }
+
+#[test]
+fn a_conflating_queue_keeps_only_the_last_message() {
+    let (mut w, mut r) = queue(2);
+    w.set_conflate(true);
+    for i in 0..10u8 {
+        assert!(w.can_write(), "no high-water mark applies when conflating");
+        w.write(Frame::new(Bytes::from(vec![i]), false));
+        w.flush();
+    }
+    assert_eq!(
+        r.read(),
+        Read::Frame(Frame::new(Bytes::from(vec![9u8]), false))
+    );
+    assert_eq!(r.read(), Read::Empty);
+    // Several messages in one flush: the last whole one wins, parts included.
+    w.write(frame(b"a", false));
+    w.write(frame(b"b", true));
+    w.write(frame(b"c", false));
+    w.write(frame(b"d", true));
+    w.flush();
+    assert_eq!(r.read(), Read::Frame(frame(b"b", true)));
+    assert_eq!(r.read(), Read::Frame(frame(b"c", false)));
+    assert_eq!(r.read(), Read::Empty);
+    w.write(frame(b"e", false));
+    w.flush();
+    assert_eq!(r.read(), Read::Frame(frame(b"d", true)));
+    assert_eq!(r.read(), Read::Frame(frame(b"e", false)));
+    w.close();
+    assert_eq!(r.read(), Read::Closed);
+}
+
+#[test]
+fn a_conflating_reader_is_woken_once_per_empty_to_full() {
+    let rec = Arc::new(Recorder::default());
+    let (mut w, mut r) = queue(0);
+    w.set_conflate(true);
+    r.set_waker(rec.clone(), 7);
+    assert_eq!(r.read(), Read::Empty);
+    w.write(frame(b"x", false));
+    w.flush();
+    w.write(frame(b"y", false));
+    w.flush();
+    assert_eq!(rec.take(), vec![(7, Wakeup::Readable)]);
+    assert_eq!(r.read(), Read::Frame(frame(b"y", false)));
+}
+
+#[test]
+fn raising_the_mark_wakes_a_waiting_writer_and_lowering_it_applies_at_once() {
+    let rec = Arc::new(Recorder::default());
+    let (mut w, mut r) = queue(2);
+    w.set_waker(rec.clone(), 3);
+    for _ in 0..2 {
+        assert!(w.can_write());
+        w.write(frame(b"m", false));
+        w.flush();
+    }
+    assert!(!w.can_write(), "full at 2");
+    r.set_hwm(5);
+    assert_eq!(rec.take(), vec![(3, Wakeup::Writable)]);
+    assert!(w.can_write());
+    w.set_hwm(1);
+    assert!(!w.can_write(), "above the new mark of 1");
+    assert_eq!(r.read(), Read::Frame(frame(b"m", false)));
+    assert_eq!(r.read(), Read::Frame(frame(b"m", false)));
+    assert!(w.can_write());
+    w.set_hwm(0);
+    for _ in 0..100 {
+        assert!(w.can_write(), "0 is no limit");
+        w.write(frame(b"m", false));
+        w.flush();
+    }
+}
+
+#[test]
+fn an_inproc_mark_is_the_sum_of_both_parts() {
+    let (mut w, r) = queue(20);
+    w.set_hwm_parts(10, 10);
+    w.set_hwm(3);
+    r.set_hwm(4);
+    for _ in 0..7 {
+        assert!(w.can_write());
+        w.write(frame(b"m", false));
+        w.flush();
+    }
+    assert!(!w.can_write(), "3 of the writer's plus 4 of the reader's");
+    r.set_hwm(0);
+    assert!(w.can_write(), "either part 0 is no limit");
+}
