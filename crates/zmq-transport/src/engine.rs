@@ -38,8 +38,8 @@ use zmtp_codec::{
     WriteBatch,
 };
 
-use crate::heartbeat::{Expiry, Heartbeat, PingSettings};
 use crate::errno;
+use crate::heartbeat::{Expiry, Heartbeat, PingSettings};
 use crate::monitor::{self, EventKind, MonitorEvent};
 use crate::options::TransportOptions;
 use crate::pipe::{pipe_pair, PipeEnd, Read as PipeRead, Wakeup};

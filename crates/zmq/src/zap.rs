@@ -70,7 +70,8 @@ pub enum AuthDecision {
         user_id: String,
     },
     /// Refuse the peer: it gets ERROR `400` (ZAP's authentication failure) and the
-    /// connection closes; a libzmq client keeps retrying, as it does with a ZAP handler.
+    /// connection closes; the client (libzmq's or ours) gives that connect up, as it does
+    /// after a ZAP handler's refusal.
     /// The reason stays on this side (it is the ZAP status text), for logs and the monitor.
     Deny {
         /// Why.
