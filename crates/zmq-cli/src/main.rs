@@ -2,8 +2,10 @@
 //!
 //! `zmq cat` is a socket on the command line: it sends standard input line by line and
 //! prints what it receives, optionally over PLAIN or CURVE. `zmq keygen` makes a CURVE key
-//! pair. `zmq z85` converts keys and other binary data to and from Z85.
+//! pair. `zmq z85` converts keys and other binary data to and from Z85. `zmq bench`
+//! measures throughput, latency and memory against libzmq and a plain socket.
 
+mod bench;
 mod cat;
 
 use std::io::{self, Read, Write};
@@ -22,6 +24,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Cat(Box<cat::CatArgs>),
+    Bench(Box<bench::BenchArgs>),
+    /// One side of one benchmark measurement (run by `zmq bench` itself).
+    #[command(hide = true)]
+    BenchPeer {
+        /// The side's description, as JSON.
+        spec: String,
+    },
     Keygen(KeygenArgs),
     /// Convert between binary data and Z85 text (RFC 32), as used for CURVE keys.
     #[command(subcommand)]
@@ -70,6 +79,8 @@ struct KeygenArgs {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Cat(args) => cat::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::BenchPeer { spec } => bench::peer::main(&spec).map(|()| ExitCode::SUCCESS),
         Command::Keygen(args) => keygen(&args).map(|()| ExitCode::SUCCESS),
         Command::Z85(z) => z85(z).map(|()| ExitCode::SUCCESS),
     };
