@@ -65,8 +65,8 @@ pub(crate) struct Ours {
 }
 
 impl Ours {
-    /// A new context.
-    pub(crate) fn new() -> Arc<dyn Net> {
+    /// A new context, as a [`Net`].
+    pub(crate) fn context() -> Arc<dyn Net> {
         Arc::new(Self {
             context: zmq::Context::new(),
         })
@@ -145,7 +145,9 @@ impl Sock for OurSocket {
     }
 
     fn subscribe(&mut self, topic: &[u8]) -> Result<(), String> {
-        self.socket.set_subscribe(topic).map_err(err("ZMQ_SUBSCRIBE"))
+        self.socket
+            .set_subscribe(topic)
+            .map_err(err("ZMQ_SUBSCRIBE"))
     }
 
     fn set_curve(&mut self, curve: &Curve) -> Result<(), String> {

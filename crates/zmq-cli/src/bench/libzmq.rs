@@ -383,16 +383,32 @@ impl Sock for LibSocket {
         match curve {
             Curve::Server { secret } => {
                 self.set_int(ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER")?;
-                self.set(ZMQ_CURVE_SECRETKEY, secret.as_bytes(), "ZMQ_CURVE_SECRETKEY")
+                self.set(
+                    ZMQ_CURVE_SECRETKEY,
+                    secret.as_bytes(),
+                    "ZMQ_CURVE_SECRETKEY",
+                )
             }
             Curve::Client {
                 server,
                 public,
                 secret,
             } => {
-                self.set(ZMQ_CURVE_SERVERKEY, server.as_bytes(), "ZMQ_CURVE_SERVERKEY")?;
-                self.set(ZMQ_CURVE_PUBLICKEY, public.as_bytes(), "ZMQ_CURVE_PUBLICKEY")?;
-                self.set(ZMQ_CURVE_SECRETKEY, secret.as_bytes(), "ZMQ_CURVE_SECRETKEY")
+                self.set(
+                    ZMQ_CURVE_SERVERKEY,
+                    server.as_bytes(),
+                    "ZMQ_CURVE_SERVERKEY",
+                )?;
+                self.set(
+                    ZMQ_CURVE_PUBLICKEY,
+                    public.as_bytes(),
+                    "ZMQ_CURVE_PUBLICKEY",
+                )?;
+                self.set(
+                    ZMQ_CURVE_SECRETKEY,
+                    secret.as_bytes(),
+                    "ZMQ_CURVE_SECRETKEY",
+                )
             }
         }
     }

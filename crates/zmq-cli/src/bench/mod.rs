@@ -223,7 +223,11 @@ impl Cell {
     /// `throughput tcp 64 B`, `pubsub tcp 1 KiB x10`.
     pub(crate) fn title(&self) -> String {
         let subs = if self.subs > 0 {
-            format!(" to {} SUB{}", self.subs, if self.subs == 1 { "" } else { "s" })
+            format!(
+                " to {} SUB{}",
+                self.subs,
+                if self.subs == 1 { "" } else { "s" }
+            )
         } else {
             String::new()
         };
@@ -268,7 +272,7 @@ pub(crate) fn plan(args: &BenchArgs) -> Vec<Cell> {
             .collect()
     };
     let (tp_budget, tp_max, lat_budget, lat_max, ps_budget) = if args.quick {
-        (128 << 20, 300_000, 32 << 20, 2_000, 64 << 20)
+        (256 << 20, 600_000, 64 << 20, 4_000, 64 << 20)
     } else {
         (1 << 30, 2_000_000, 256 << 20, 10_000, 512 << 20)
     };
@@ -310,7 +314,15 @@ pub(crate) fn plan(args: &BenchArgs) -> Vec<Cell> {
                 for &transport in &args.transport {
                     for &size in &sizes {
                         cells.push(if section == Section::Throughput {
-                            cell(section, transport, size, 0, throughput_count(size), 0, &three)
+                            cell(
+                                section,
+                                transport,
+                                size,
+                                0,
+                                throughput_count(size),
+                                0,
+                                &three,
+                            )
                         } else {
                             let count = latency_count(size);
                             let warmup = (count / 10).clamp(1, 100);
@@ -333,7 +345,15 @@ pub(crate) fn plan(args: &BenchArgs) -> Vec<Cell> {
             }
             Section::Curve if tcp => {
                 for &size in &secondary {
-                    let c = cell(section, Transport::Tcp, size, 0, throughput_count(size), 0, &three);
+                    let c = cell(
+                        section,
+                        Transport::Tcp,
+                        size,
+                        0,
+                        throughput_count(size),
+                        0,
+                        &three,
+                    );
                     cells.push(c);
                 }
             }
@@ -351,13 +371,29 @@ pub(crate) fn plan(args: &BenchArgs) -> Vec<Cell> {
                     },
                 ];
                 for &size in &secondary {
-                    let c = cell(section, Transport::Tcp, size, 0, throughput_count(size), 0, &cross);
+                    let c = cell(
+                        section,
+                        Transport::Tcp,
+                        size,
+                        0,
+                        throughput_count(size),
+                        0,
+                        &cross,
+                    );
                     cells.push(c);
                 }
             }
             Section::Memory if tcp => {
                 let count = args.memory_messages.max(2);
-                cells.push(cell(section, Transport::Tcp, MEMORY_SIZE, 0, count, 0, &three));
+                cells.push(cell(
+                    section,
+                    Transport::Tcp,
+                    MEMORY_SIZE,
+                    0,
+                    count,
+                    0,
+                    &three,
+                ));
             }
             Section::Pubsub | Section::Curve | Section::Cross | Section::Memory => {}
         }
@@ -369,9 +405,11 @@ pub(crate) fn plan(args: &BenchArgs) -> Vec<Cell> {
 pub(crate) fn run(args: &BenchArgs) -> Result<ExitCode, String> {
     let cells = plan(args);
     if cells.is_empty() {
-        return Err("nothing to measure: pubsub, curve, cross and memory run over tcp only; \
+        return Err(
+            "nothing to measure: pubsub, curve, cross and memory run over tcp only; \
              add tcp to --transport or choose throughput or latency with --only"
-            .into());
+                .into(),
+        );
     }
     let libzmq = match find_libzmq(args.libzmq.as_deref()) {
         Ok(path) => match libzmq::Lib::load(&path) {
@@ -403,8 +441,12 @@ pub(crate) fn run(args: &BenchArgs) -> Result<ExitCode, String> {
         timeout: Duration::from_secs(args.timeout.max(1)),
         curve: curve_keys,
     };
+    let mut mode = String::from(if args.quick { "quick" } else { "full" });
+    if args.messages.is_some() || args.roundtrips.is_some() {
+        mode.push_str(", counts set by hand");
+    }
     let meta = report::Meta::collect(
-        if args.quick { "quick" } else { "full" },
+        &mode,
         libzmq.as_ref().ok().map(|(p, v)| (p.as_path(), v.as_str())),
         libzmq.as_ref().err().map(String::as_str),
     );
@@ -442,7 +484,10 @@ pub(crate) fn run(args: &BenchArgs) -> Result<ExitCode, String> {
     print!("{}", report::tables(&meta, &results));
     if let Some(dir) = &args.out {
         report::write_files(dir, &meta, &results)?;
-        eprintln!("wrote results.csv, results.json, throughput.svg and latency.svg to {}", dir.display());
+        eprintln!(
+            "wrote results.csv, results.json, throughput.svg and latency.svg to {}",
+            dir.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -492,9 +537,11 @@ fn find_libzmq(given: Option<&Path>) -> Result<PathBuf, String> {
             return Ok(path);
         }
     }
-    Err("no libzmq found: give --libzmq PATH or ZMQ_BENCH_LIBZMQ, install Debian's \
+    Err(
+        "no libzmq found: give --libzmq PATH or ZMQ_BENCH_LIBZMQ, install Debian's \
          libzmq5, or pyzmq (`cargo xtask tools`)"
-        .into())
+            .into(),
+    )
 }
 
 /// `<venv>/lib/python3*/site-packages/pyzmq.libs/libzmq*.so*`, if there is one.
@@ -608,7 +655,8 @@ impl Runner {
                 Section::Latency => {
                     let echo = self.spec(column.receiver, Role::Echo, cell, &endpoint);
                     let ping = self.spec(column.sender, Role::Pinger, cell, "");
-                    self.processes(echo, vec![ping]).map(|mut r| r.swap_remove(1))
+                    self.processes(echo, vec![ping])
+                        .map(|mut r| r.swap_remove(1))
                 }
                 Section::Pubsub => {
                     let publisher = self.spec(column.sender, Role::Publisher, cell, &endpoint);

@@ -128,7 +128,7 @@ pub(crate) fn main(json: &str) -> Result<(), String> {
     }
     let mut result = match spec.imp {
         Impl::Raw => super::raw::run(&spec)?,
-        Impl::Ours => run(&spec, super::api::Ours::new())?,
+        Impl::Ours => run(&spec, super::api::Ours::context())?,
         Impl::Libzmq => {
             let path = spec
                 .libzmq

@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::peer::{
-    epoch_ns, latency_result, payload, say, throughput_result, PeerSpec, Role,
-};
+use super::peer::{epoch_ns, latency_result, payload, say, throughput_result, PeerSpec, Role};
 
 /// Bytes per write of the sender's batch, and the receiver's read buffer.
 const BATCH: usize = 64 * 1024;
@@ -58,7 +56,8 @@ impl Listener {
         match self {
             Self::Tcp(l) => {
                 let (s, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
-                s.set_nodelay(true).map_err(|e| format!("TCP_NODELAY: {e}"))?;
+                s.set_nodelay(true)
+                    .map_err(|e| format!("TCP_NODELAY: {e}"))?;
                 Ok(Box::new(s))
             }
             Self::Unix(l, _) => {
@@ -80,7 +79,8 @@ impl Drop for Listener {
 fn connect(endpoint: &str) -> Result<Box<dyn Stream>, String> {
     if let Some(addr) = endpoint.strip_prefix("tcp://") {
         let s = TcpStream::connect(addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-        s.set_nodelay(true).map_err(|e| format!("TCP_NODELAY: {e}"))?;
+        s.set_nodelay(true)
+            .map_err(|e| format!("TCP_NODELAY: {e}"))?;
         Ok(Box::new(s))
     } else if let Some(path) = endpoint.strip_prefix("ipc://") {
         let s = UnixStream::connect(path).map_err(|e| format!("cannot connect to {path}: {e}"))?;
@@ -260,16 +260,19 @@ fn ping(s: &mut dyn Stream, size: usize, warmup: u64, count: u64) -> Result<Vec<
 
 fn inproc_throughput(size: usize, count: u64) -> Result<Value, String> {
     let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(4);
+    // Emptied batches go back to the sender, so that no batch is allocated per message.
+    let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
     let sender = std::thread::spawn(move || {
         let data = payload(size);
         let head = header(size);
-        let mut batch = Vec::with_capacity(BATCH + size + 4);
+        let fresh = || Vec::with_capacity(BATCH + size + 4);
+        let mut batch = fresh();
         for i in 0..count {
             batch.extend_from_slice(&head);
             batch.extend_from_slice(&data);
             if batch.len() >= BATCH || i + 1 == count {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH + size + 4));
-                if tx.send(full).is_err() {
+                let next = back_rx.try_recv().unwrap_or_else(|_| fresh());
+                if tx.send(std::mem::replace(&mut batch, next)).is_err() {
                     return;
                 }
             }
@@ -279,7 +282,7 @@ fn inproc_throughput(size: usize, count: u64) -> Result<Value, String> {
     let mut received = 0u64;
     let mut start = Instant::now();
     while received < count {
-        let batch = rx
+        let mut batch = rx
             .recv()
             .map_err(|_| "raw inproc: the sender stopped early".to_string())?;
         let mut r = &batch[..];
@@ -293,6 +296,8 @@ fn inproc_throughput(size: usize, count: u64) -> Result<Value, String> {
                 start = Instant::now();
             }
         }
+        batch.clear();
+        let _ = back_tx.send(batch);
     }
     let elapsed = start.elapsed();
     sender

@@ -139,9 +139,9 @@ fn higher_is_better(section: Section) -> bool {
 fn headline(section: Section, value: &Value) -> Option<f64> {
     match section {
         Section::Latency => value["mean_us"].as_f64(),
-        Section::Memory => Some(
-            value["receiver_kb"].as_f64().unwrap_or(0.0) + value["sender_kb"].as_f64()?,
-        ),
+        Section::Memory => {
+            Some(value["receiver_kb"].as_f64().unwrap_or(0.0) + value["sender_kb"].as_f64()?)
+        }
         _ => value["msgs_per_s"].as_f64(),
     }
 }
@@ -191,7 +191,11 @@ pub(crate) fn short(section: Section, outcome: &Outcome) -> String {
                     human_kb(f("receiver_kb")),
                     human_kb(f("sender_kb"))
                 ),
-                _ => format!("{}/s {:.1} MB/s", human_rate(f("msgs_per_s")), f("mb_per_s")),
+                _ => format!(
+                    "{}/s {:.1} MB/s",
+                    human_rate(f("msgs_per_s")),
+                    f("mb_per_s")
+                ),
             }
         }
     }
@@ -276,9 +280,7 @@ fn section_heading(section: Section) -> &'static str {
         Section::Pubsub => "Publish-subscribe: XPUB to SUBs, messages delivered to all per second",
         Section::Curve => "CURVE throughput: PUSH to PULL, encrypted (raw: plain tcp, unencrypted)",
         Section::Cross => "Cross-implementation throughput: sender to receiver",
-        Section::Memory => {
-            "Peak memory (VmHWM): receiver + sender, a stream of 64 B messages"
-        }
+        Section::Memory => "Peak memory (VmHWM): receiver + sender, a stream of 64 B messages",
     }
 }
 
@@ -305,7 +307,10 @@ pub(crate) fn tables(meta: &Meta, results: &[CellResult]) -> String {
         }
     }
     for section in Section::ALL {
-        let rows: Vec<&CellResult> = results.iter().filter(|r| r.cell.section == section).collect();
+        let rows: Vec<&CellResult> = results
+            .iter()
+            .filter(|r| r.cell.section == section)
+            .collect();
         let Some(first) = rows.first() else { continue };
         let _ = writeln!(out, "\n{}", section_heading(section));
         let mut table: Vec<Vec<String>> = Vec::new();
@@ -511,7 +516,8 @@ fn chart(results: &[CellResult], section: Section, title: &str, unit: &str, fiel
         (Transport::Inproc, "2 3"),
     ];
     // (label, colour, dash, points)
-    let mut series: Vec<(String, &str, &str, Vec<(f64, f64)>)> = Vec::new();
+    type Series<'a> = (String, &'a str, &'a str, Vec<(f64, f64)>);
+    let mut series: Vec<Series<'_>> = Vec::new();
     for &(transport, dash) in &dashes {
         let rows: Vec<&CellResult> = results
             .iter()
@@ -559,8 +565,14 @@ fn chart(results: &[CellResult], section: Section, title: &str, unit: &str, fiel
         svg.push_str("<text x=\"100\" y=\"100\">no measurements</text>\n</svg>\n");
         return svg;
     }
-    let (lx0, lx1) = (x0.log10().floor(), x1.log10().ceil().max(x0.log10().floor() + 1.0));
-    let (ly0, ly1) = (y0.log10().floor(), y1.log10().ceil().max(y0.log10().floor() + 1.0));
+    let (lx0, lx1) = (
+        x0.log10().floor(),
+        x1.log10().ceil().max(x0.log10().floor() + 1.0),
+    );
+    let (ly0, ly1) = (
+        y0.log10().floor(),
+        y1.log10().ceil().max(y0.log10().floor() + 1.0),
+    );
     let px = |x: f64| L + (x.log10() - lx0) / (lx1 - lx0) * (W - L - R);
     let py = |y: f64| H - B - (y.log10() - ly0) / (ly1 - ly0) * (H - T - B);
     let _ = writeln!(
