@@ -274,7 +274,7 @@ pub(crate) fn plan(args: &BenchArgs) -> Vec<Cell> {
     let (tp_budget, tp_max, lat_budget, lat_max, ps_budget) = if args.quick {
         (256 << 20, 600_000, 64 << 20, 4_000, 64 << 20)
     } else {
-        (1 << 30, 2_000_000, 256 << 20, 10_000, 512 << 20)
+        (512 << 20, 1_000_000, 256 << 20, 10_000, 512 << 20)
     };
     let throughput_count = |size| {
         args.messages
@@ -581,18 +581,25 @@ struct Runner {
 /// A line from a child, or the end of its output.
 enum Line {
     Out(usize, String),
-    End,
+    End(usize),
+}
+
+/// A child process, the thread collecting its stderr, and its stdin (closed to let it end).
+struct Peer {
+    child: Child,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    stdin: Option<std::process::ChildStdin>,
 }
 
 /// Child processes that are killed if the measurement ends early.
-struct Children(Vec<(Child, std::thread::JoinHandle<String>)>);
+struct Children(Vec<Peer>);
 
 impl Drop for Children {
     fn drop(&mut self) {
-        for (child, _) in &mut self.0 {
-            if let Ok(None) = child.try_wait() {
-                let _ = child.kill();
-                let _ = child.wait();
+        for peer in &mut self.0 {
+            if let Ok(None) = peer.child.try_wait() {
+                let _ = peer.child.kill();
+                let _ = peer.child.wait();
             }
         }
     }
@@ -689,21 +696,21 @@ impl Runner {
     }
 
     /// Starts `first` (which binds and says where, unless it is an inproc pair), then
-    /// `rest` connected to it; waits for all; the `RESULT` of each, in that order.
+    /// `rest` connected to it; once every one has said `DONE`, closes their standard
+    /// inputs so that they close their sockets and exit; the `RESULT` of each, in order.
+    /// If one ends without a result first, the others are stopped.
     fn processes(&self, first: PeerSpec, rest: Vec<PeerSpec>) -> Result<Vec<Value>, String> {
         let deadline = Instant::now() + self.timeout;
         let (tx, rx) = mpsc::channel();
         let mut children = Children(Vec::new());
-        let mut results: Vec<Option<Value>> = vec![None; 1 + rest.len()];
-        let mut ended = 0;
+        let total = 1 + rest.len();
+        let mut results: Vec<Option<Value>> = vec![None; total];
+        let (mut ended, mut done) = (0, 0);
         let mut roles = vec![format!("{} {:?}", first.imp.name(), first.role)];
         self.spawn(&first, 0, &tx, &mut children)?;
-        let mut endpoint = None;
-        let mut pending = Some(rest);
-        if pending.as_ref().is_some_and(Vec::is_empty) {
-            pending = None;
-        }
-        while ended < results.len() {
+        let mut pending = Some(rest).filter(|r| !r.is_empty());
+        let mut stopped_early = false;
+        while ended < children.0.len() {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = rx.recv_timeout(left).map_err(|_| {
                 format!(
@@ -714,33 +721,51 @@ impl Runner {
             match line {
                 Line::Out(i, text) => {
                     if let Some(ep) = text.strip_prefix("READY ") {
-                        endpoint = Some(ep.to_string());
+                        for (k, spec) in pending.take().into_iter().flatten().enumerate() {
+                            let mut spec = spec;
+                            spec.endpoint = ep.to_string();
+                            roles.push(format!("{} {:?}", spec.imp.name(), spec.role));
+                            self.spawn(&spec, k + 1, &tx, &mut children)?;
+                        }
+                    } else if text == "DONE" {
+                        done += 1;
+                        if done == total {
+                            for peer in &mut children.0 {
+                                peer.stdin = None;
+                            }
+                        }
                     } else if let Some(json) = text.strip_prefix("RESULT ") {
                         let value = serde_json::from_str(json)
                             .map_err(|e| format!("unreadable result `{json}`: {e}"))?;
                         results[i] = Some(value);
                     }
                 }
-                Line::End => ended += 1,
-            }
-            if let (Some(ep), Some(rest)) = (&endpoint, &pending) {
-                for (k, spec) in rest.iter().enumerate() {
-                    let mut spec = spec.clone();
-                    spec.endpoint.clone_from(ep);
-                    roles.push(format!("{} {:?}", spec.imp.name(), spec.role));
-                    self.spawn(&spec, k + 1, &tx, &mut children)?;
+                Line::End(i) => {
+                    ended += 1;
+                    if results[i].is_none() {
+                        stopped_early = true;
+                        break;
+                    }
                 }
-                pending = None;
             }
-            if pending.is_some() && ended > 0 {
-                break;
+        }
+        if stopped_early {
+            // Give the failed side's stderr a moment to be complete, then stop the rest.
+            for peer in &mut children.0 {
+                peer.stdin = None;
+                if let Ok(None) = peer.child.try_wait() {
+                    let _ = peer.child.kill();
+                }
             }
         }
         let mut failures = Vec::new();
-        for (i, (child, stderr)) in children.0.iter_mut().enumerate() {
-            let status = child.wait().map_err(|e| format!("wait: {e}"))?;
-            let stderr = std::mem::replace(stderr, std::thread::spawn(String::new));
-            let text = stderr.join().unwrap_or_default();
+        for (i, peer) in children.0.iter_mut().enumerate() {
+            let status = peer.child.wait().map_err(|e| format!("wait: {e}"))?;
+            let text = peer
+                .stderr
+                .take()
+                .and_then(|h| h.join().ok())
+                .unwrap_or_default();
             if !status.success() || results[i].is_none() {
                 let why = text.lines().last().unwrap_or("no message").to_string();
                 failures.push(format!("{} exited with {status}: {why}", roles[i]));
@@ -766,13 +791,14 @@ impl Runner {
         let mut child = Command::new(&self.exe)
             .arg("bench-peer")
             .arg(json)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.exe.display()))?;
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
+        let stdin = child.stdin.take();
         let tx = tx.clone();
         std::thread::spawn(move || {
             if let Some(out) = stdout {
@@ -783,7 +809,7 @@ impl Runner {
                     }
                 }
             }
-            let _ = tx.send(Line::End);
+            let _ = tx.send(Line::End(index));
         });
         let err_reader = std::thread::spawn(move || {
             let mut text = String::new();
@@ -792,7 +818,11 @@ impl Runner {
             }
             text
         });
-        children.0.push((child, err_reader));
+        children.0.push(Peer {
+            child,
+            stderr: Some(err_reader),
+            stdin,
+        });
         Ok(())
     }
 }

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::peer::{epoch_ns, latency_result, payload, say, throughput_result, PeerSpec, Role};
+use super::peer::{
+    done, epoch_ns, latency_result, payload, say, throughput_result, PeerSpec, Role,
+};
 
 /// Bytes per write of the sender's batch, and the receiver's read buffer.
 const BATCH: usize = 64 * 1024;
@@ -176,6 +178,7 @@ pub(crate) fn run(spec: &PeerSpec) -> Result<Value, String> {
             let (listener, endpoint) = Listener::bind(&spec.endpoint)?;
             say(&format!("READY {endpoint}"));
             let elapsed = stream_in(listener.accept()?, size, count)?;
+            done();
             Ok(throughput_result(count, size, elapsed))
         }
         Role::Sender | Role::Pinger | Role::Subscriber => {
@@ -184,9 +187,14 @@ pub(crate) fn run(spec: &PeerSpec) -> Result<Value, String> {
                 Role::Sender => {
                     stream_out(std::slice::from_mut(&mut s), size, count)?;
                     s.flush().map_err(io_err("flush"))?;
+                    done();
                     Ok(json!({}))
                 }
-                Role::Pinger => Ok(latency_result(ping(&mut *s, size, spec.warmup, count)?)),
+                Role::Pinger => {
+                    let rtts = ping(&mut *s, size, spec.warmup, count)?;
+                    done();
+                    Ok(latency_result(rtts))
+                }
                 _ => {
                     // Tell the publisher this subscriber is connected.
                     s.write_all(b"s").map_err(io_err("write"))?;
@@ -198,9 +206,12 @@ pub(crate) fn run(spec: &PeerSpec) -> Result<Value, String> {
                     for _ in 1..count {
                         read_message(&mut r, &mut buf)?;
                     }
-                    let mut result = throughput_result(count, size, start.elapsed());
+                    let elapsed = start.elapsed();
+                    let last = epoch_ns();
+                    done();
+                    let mut result = throughput_result(count, size, elapsed);
                     result["first_ns"] = json!(first);
-                    result["last_ns"] = json!(epoch_ns());
+                    result["last_ns"] = json!(last);
                     Ok(result)
                 }
             }
@@ -218,6 +229,7 @@ pub(crate) fn run(spec: &PeerSpec) -> Result<Value, String> {
                 )
                 .map_err(io_err("write"))?;
             }
+            done();
             Ok(json!({}))
         }
         Role::Publisher => {
@@ -231,10 +243,19 @@ pub(crate) fn run(spec: &PeerSpec) -> Result<Value, String> {
                 outs.push(s);
             }
             stream_out(&mut outs, size, count)?;
+            done();
             Ok(json!({}))
         }
-        Role::InprocThroughput => inproc_throughput(size, count),
-        Role::InprocLatency => inproc_latency(size, spec.warmup, count),
+        Role::InprocThroughput => {
+            let result = inproc_throughput(size, count)?;
+            done();
+            Ok(result)
+        }
+        Role::InprocLatency => {
+            let result = inproc_latency(size, spec.warmup, count)?;
+            done();
+            Ok(result)
+        }
     }
 }
 
