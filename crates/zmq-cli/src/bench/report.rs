@@ -565,10 +565,8 @@ fn chart(results: &[CellResult], section: Section, title: &str, unit: &str, fiel
         svg.push_str("<text x=\"100\" y=\"100\">no measurements</text>\n</svg>\n");
         return svg;
     }
-    let (lx0, lx1) = (
-        x0.log10().floor(),
-        x1.log10().ceil().max(x0.log10().floor() + 1.0),
-    );
+    // x: the measured sizes (log scale, a margin either side); y: decades.
+    let (lx0, lx1) = (x0.log10() - 0.15, x1.log10().max(x0.log10() + 1.0) + 0.15);
     let (ly0, ly1) = (
         y0.log10().floor(),
         y1.log10().ceil().max(y0.log10().floor() + 1.0),
@@ -581,18 +579,23 @@ fn chart(results: &[CellResult], section: Section, title: &str, unit: &str, fiel
         W - L - R,
         H - T - B
     );
-    let mut e = lx0;
-    while e <= lx1 {
-        let x = px(10f64.powf(e));
+    let mut sizes: Vec<usize> = results
+        .iter()
+        .filter(|r| r.cell.section == section)
+        .map(|r| r.cell.size)
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    for size in sizes {
+        let x = px(size as f64);
         let _ = writeln!(
             svg,
             "<line x1=\"{x:.1}\" y1=\"{T}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#ddd\"/>\
              <text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
             H - B,
             H - B + 18.0,
-            xml(&size_name(10f64.powf(e) as usize))
+            xml(&size_name(size))
         );
-        e += 1.0;
     }
     let mut e = ly0;
     while e <= ly1 {
