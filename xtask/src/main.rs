@@ -5,6 +5,7 @@
 //!
 //! Each subcommand lives in its own module; see their docs for the details.
 
+mod bench;
 mod ci;
 mod fuzz;
 mod layers;
@@ -26,6 +27,9 @@ subcommands:
                                   thumbv7m-none-eabi
   fuzz [--seconds N] [TARGET...]  replay regressions, then fuzz each target for N s
                                   (default 10)
+  bench [ARGS...]                 build the zmq tool (release) and run `zmq bench ARGS`:
+                                  ours vs libzmq vs a plain socket (--quick: under two
+                                  minutes); results in <target>/bench
   ci [--fuzz-seconds N]           every CI step in order: tools, fmt, clippy, test,
                                   doctest, check-layers, no-std, docs, deny, fuzz
 ";
@@ -37,7 +41,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let rest: Vec<String> = args.collect();
-    if rest.iter().any(|a| a == "-h" || a == "--help") {
+    if subcommand != "bench" && rest.iter().any(|a| a == "-h" || a == "--help") {
         print!("{USAGE}");
         return ExitCode::SUCCESS;
     }
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         "no-std" => no_std::main(rest),
         "fuzz" => fuzz::main(rest),
         "ci" => ci::main(rest),
+        "bench" => bench::main(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

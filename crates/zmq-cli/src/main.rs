@@ -4,8 +4,10 @@
 //! prints what it receives, optionally over PLAIN or CURVE. `zmq keygen` makes a CURVE key
 //! pair. `zmq z85` converts keys and other binary data to and from Z85. `zmq proxy` runs
 //! libzmq's steerable proxy between two sockets. `zmq monitor` prints a socket's monitor
-//! events live.
+//! events live. `zmq bench` measures throughput, latency and memory against libzmq and a
+//! plain socket.
 
+mod bench;
 mod cat;
 mod monitor;
 mod proxy;
@@ -26,6 +28,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Cat(Box<cat::CatArgs>),
+    Bench(Box<bench::BenchArgs>),
+    /// One side of one benchmark measurement (run by `zmq bench` itself).
+    #[command(hide = true)]
+    BenchPeer {
+        /// The side's description, as JSON.
+        spec: String,
+    },
     Keygen(KeygenArgs),
     Proxy(proxy::ProxyArgs),
     Monitor(monitor::MonitorArgs),
@@ -76,6 +85,8 @@ struct KeygenArgs {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Cat(args) => cat::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::BenchPeer { spec } => bench::peer::main(&spec).map(|()| ExitCode::SUCCESS),
         Command::Keygen(args) => keygen(&args).map(|()| ExitCode::SUCCESS),
         Command::Proxy(args) => proxy::run(&args),
         Command::Monitor(args) => monitor::run(&args),
