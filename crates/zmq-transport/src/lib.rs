@@ -31,6 +31,12 @@ mod stream;
 mod zap;
 
 pub use monitor::{EventKind, MonitorEvent};
+
+/// Entry points for `fuzz/` and its corpus replay; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::socks::fuzz_negotiate as socks_negotiate;
+}
 pub use options::TransportOptions;
 pub use runtime::{Bound, EndpointId, NewPeer, Runtime, SocketLink, TransportError};
 pub use zap::{Authorizer, ZAP_ENDPOINT};

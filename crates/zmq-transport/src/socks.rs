@@ -152,7 +152,8 @@ pub(crate) fn negotiate(
         }
         other => return Err(protocol(format!("address type {other} in its reply"))),
     };
-    let mut rest = [0u8; 16 + 2];
+    // The longest: a domain name of 255 bytes, then the port.
+    let mut rest = [0u8; 255 + 2];
     stream.read_exact(&mut rest[..skip + 2])?;
     Ok(())
 }
@@ -173,6 +174,49 @@ fn reply_error(code: u8) -> io::Error {
         _ => (io::ErrorKind::Other, "general failure"),
     };
     io::Error::new(kind, format!("SOCKS5 proxy: {what} (reply {code})"))
+}
+
+/// Entry points for the fuzz targets and their corpus replay: a proxy that answers with
+/// `answer`, whatever it is, ends the exchange with an error or success, never a panic.
+#[doc(hidden)]
+pub fn fuzz_negotiate(answer: &[u8]) {
+    let Some((&flags, answer)) = answer.split_first() else {
+        return;
+    };
+    let mut options = TransportOptions::new(zmtp_codec::SocketType::Dealer);
+    if flags & 1 != 0 {
+        options.socks_username = "user".into();
+        options.socks_password = "password".into();
+    }
+    let host = if flags & 2 != 0 {
+        Host::Name("example.org".into())
+    } else {
+        Host::Ip(IpAddr::from([10, 1, 2, 3]), 0)
+    };
+    let mut peer = Answers {
+        input: io::Cursor::new(answer),
+    };
+    let _ = negotiate(&mut peer, &host, 5555, &options);
+}
+
+/// A proxy that answers from a buffer and swallows what it is sent.
+struct Answers<'a> {
+    input: io::Cursor<&'a [u8]>,
+}
+
+impl Read for Answers<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.input.read(buf)
+    }
+}
+
+impl Write for Answers<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -246,5 +290,17 @@ mod tests {
         assert_eq!(short.kind(), io::ErrorKind::UnexpectedEof);
         let odd = negotiate(&mut script(&[5, 0, 5, 0, 0, 9]), &host, 80, &o).unwrap_err();
         assert_eq!(odd.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn a_bound_name_of_any_length_is_skipped() {
+        let o = TransportOptions::new(SocketType::Dealer);
+        let host = Host::Ip("10.1.2.3".parse().unwrap(), 0);
+        for len in [0u8, 16, 17, 200, 255] {
+            let mut answer = vec![5, 0, 5, 0, 0, 3, len];
+            answer.extend(std::iter::repeat_n(b'x', usize::from(len)));
+            answer.extend_from_slice(&[0, 80]);
+            negotiate(&mut script(&answer), &host, 80, &o).unwrap();
+        }
     }
 }
