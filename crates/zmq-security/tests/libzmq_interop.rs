@@ -381,9 +381,25 @@ fn libzmq_refuses_our_curve_client_with_a_wrong_server_key() {
 }
 
 fn accept(listener: &TcpListener) -> TcpStream {
-    listener.set_nonblocking(false).unwrap();
-    let (stream, _) = listener.accept().expect("libzmq connects");
-    stream
+    // Bounded, so a peer that never connects fails the test instead of hanging it.
+    listener.set_nonblocking(true).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).unwrap();
+                return stream;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the libzmq peer did not connect within 30 s"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
 }
 
 #[test]
