@@ -390,7 +390,7 @@ fn accept(listener: &TcpListener) -> TcpStream {
                 stream.set_nonblocking(false).unwrap();
                 return stream;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
                 assert!(
                     std::time::Instant::now() < deadline,
                     "the libzmq peer did not connect within 30 s"
