@@ -289,9 +289,13 @@ fn relay(
     let is_rep = control.get_socket_type().ok() == Some(zmq::REP);
     if command == b"STATISTICS" {
         *last = statistics(steer)?;
-        control
-            .send_multipart(last.to_reply().iter().map(|p| &p[..]), 0)
-            .map_err(|e| format!("control: cannot reply: {e}"))?;
+        // A REP's requester waits for its reply; any other control socket's peer may not
+        // read at all, so its replies never block this loop (dropped at its HWM).
+        let flags = if is_rep { 0 } else { zmq::DONTWAIT };
+        match control.send_multipart(last.to_reply().iter().map(|p| &p[..]), flags) {
+            Ok(()) | Err(zmq::Error::EAGAIN) => {}
+            Err(e) => return Err(format!("control: cannot reply: {e}")),
+        }
         return Ok(false);
     }
     let terminate = command == b"TERMINATE";

@@ -9,7 +9,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::endpoint::Host;
 use crate::options::TransportOptions;
@@ -57,13 +57,67 @@ pub(crate) fn connect(host: &Host, port: u16, options: &TransportOptions) -> io:
         Some(t) => TcpStream::connect_timeout(&proxy, t)?,
         None => TcpStream::connect(proxy)?,
     };
-    let limit = Some(options.handshake_ivl.unwrap_or(DEFAULT_EXCHANGE_TIMEOUT));
-    stream.set_read_timeout(limit)?;
-    stream.set_write_timeout(limit)?;
-    negotiate(&mut stream, host, port, options)?;
+    let limit = options.handshake_ivl.unwrap_or(DEFAULT_EXCHANGE_TIMEOUT);
+    let mut bounded = Bounded {
+        stream: &mut stream,
+        deadline: Instant::now() + limit,
+    };
+    negotiate(&mut bounded, host, port, options)?;
     stream.set_read_timeout(None)?;
     stream.set_write_timeout(None)?;
     Ok(stream)
+}
+
+/// The proxy's stream with one deadline for the whole exchange: each read and write may
+/// take only what is left of it, so a proxy that answers a byte at a time cannot stretch
+/// the exchange past `ZMQ_HANDSHAKE_IVL`.
+struct Bounded<'a> {
+    stream: &'a mut TcpStream,
+    deadline: Instant,
+}
+
+impl Bounded<'_> {
+    fn left(&self) -> io::Result<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timed_out());
+        }
+        Ok(left)
+    }
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "SOCKS5 proxy: the exchange took longer than ZMQ_HANDSHAKE_IVL",
+    )
+}
+
+/// A socket timeout (`EAGAIN` on Linux) as the exchange's.
+fn on_timeout<T>(result: io::Result<T>) -> io::Result<T> {
+    result.map_err(|e| match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => timed_out(),
+        _ => e,
+    })
+}
+
+impl Read for Bounded<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.left()?;
+        self.stream.set_read_timeout(Some(left))?;
+        on_timeout(self.stream.read(buf))
+    }
+}
+
+impl Write for Bounded<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let left = self.left()?;
+        self.stream.set_write_timeout(Some(left))?;
+        on_timeout(self.stream.write(buf))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
 }
 
 /// The SOCKS5 exchange over any byte stream.
@@ -290,6 +344,34 @@ mod tests {
         assert_eq!(short.kind(), io::ErrorKind::UnexpectedEof);
         let odd = negotiate(&mut script(&[5, 0, 5, 0, 0, 9]), &host, 80, &o).unwrap_err();
         assert_eq!(odd.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn a_proxy_that_drips_cannot_stretch_the_exchange() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let proxy = listener.local_addr().unwrap();
+        let dripper = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            // A valid answer, one byte every 200 ms: each read is quick, the whole is not.
+            for byte in [5u8, 0, 5, 0, 0, 1, 127, 0, 0, 1, 0, 80] {
+                std::thread::sleep(Duration::from_millis(200));
+                if conn.write_all(&[byte]).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut o = TransportOptions::new(SocketType::Dealer);
+        o.socks_proxy = proxy.to_string();
+        o.handshake_ivl = Some(Duration::from_millis(700));
+        let started = Instant::now();
+        let e = connect(&Host::Ip("10.1.2.3".parse().unwrap(), 0), 80, &o).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        dripper.join().unwrap();
     }
 
     #[test]

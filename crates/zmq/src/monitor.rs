@@ -535,7 +535,8 @@ impl EventStream {
     /// ends). `None` when the time ran out, or when the monitor ended and every event was
     /// read.
     pub fn recv(&self, timeout: Option<Duration>) -> Option<Event> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too long to be an instant is no timeout.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut inner = self.queue.inner.lock();
         loop {
             if let Some(event) = inner.items.pop_front() {

@@ -416,6 +416,17 @@ fn a_rejected_connect_is_not_retried() {
     }
 }
 
+/// A timeout too long for the clock is no timeout, not a panic.
+#[test]
+fn an_endless_timeout_waits_for_the_event() {
+    let ctx = zmq::Context::new();
+    let socket = socket(&ctx, SocketType::PULL);
+    let events = socket.monitor_events(ALL).unwrap();
+    socket.bind("tcp://127.0.0.1:*").unwrap();
+    let e = events.recv(Some(Duration::MAX)).unwrap();
+    assert_eq!(e.kind, EventKind::Listening);
+}
+
 /// A peer that closes in the middle of its greeting: NO_DETAIL, then DISCONNECTED.
 #[test]
 fn peer_closing_mid_handshake() {
