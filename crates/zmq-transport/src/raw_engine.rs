@@ -4,8 +4,9 @@
 //! A STREAM socket's connection is an [`Engine`] that skips the ZMTP handshake: it gets its
 //! pipe at once, and then
 //!
-//! - every read from the connection becomes one single-frame message in the socket's pipe
-//!   (as libzmq's raw decoder makes one message per read), read only while the pipe is below
+//! - every read from the connection (at most [`RAW_READ_CHUNK`] bytes, as libzmq's) becomes
+//!   one single-frame message in the socket's pipe (as libzmq's raw decoder makes one
+//!   message per read), read only while the pipe is below
 //!   its high-water mark, so a socket that stops receiving stops the reading (the peer then
 //!   meets TCP's flow control);
 //! - every frame the socket queues is written as it is, with no header (large ones without
@@ -30,17 +31,21 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use zmtp_codec::{Frame, Metadata};
 
-use super::{Engine, EngineEnd, Phase, OUT_BATCH, READ_CHUNK};
+use super::{Engine, EngineEnd, Phase, OUT_BATCH};
 use crate::pipe::{pipe_pair, Read as PipeRead};
 use crate::reactor::{Ctx, Scheduled, TimerKind};
 use crate::runtime::NewPeer;
 
+/// The most one read takes, so one message holds at most this much: libzmq's
+/// `in_batch_size` (8 KiB). A STREAM's queue at `ZMQ_RCVHWM` (1000 by default) then holds
+/// at most 8 MiB per connection, as libzmq's.
+const RAW_READ_CHUNK: usize = 8 * 1024;
+
 /// The longest a connection the STREAM socket closed (it sent the peer an empty frame) may
 /// take to write what was queued to it when `ZMQ_LINGER` is infinite (a finite linger
-/// bounds it instead). libzmq drops what its engine had not taken at once; we
-/// write it, but a peer that stops reading cannot keep the connection (and its queue)
-/// alive for ever.
-pub(crate) const RAW_CLOSE_DRAIN: Duration = Duration::from_secs(10);
+/// bounds it instead). libzmq drops what its engine had not taken at once; we write it,
+/// but a peer that stops reading cannot keep the connection (and its queue) alive for ever.
+const RAW_CLOSE_DRAIN: Duration = Duration::from_secs(10);
 
 impl Engine {
     /// Turns a new engine into a raw one: no handshake (its timer is cancelled, the
@@ -167,10 +172,10 @@ impl Engine {
         }
         // `input` is a scratch buffer here, kept at its size: each read is copied out to a
         // message of exactly its length, so a small read never pins a large buffer.
-        if self.input.len() < READ_CHUNK {
-            self.input.resize(READ_CHUNK, 0);
+        if self.input.len() < RAW_READ_CHUNK {
+            self.input.resize(RAW_READ_CHUNK, 0);
         }
-        match self.stream.read(&mut self.input[..READ_CHUNK]) {
+        match self.stream.read(&mut self.input[..RAW_READ_CHUNK]) {
             Ok(0) => {
                 self.eof = true;
                 Ok(true)

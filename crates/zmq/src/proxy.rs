@@ -556,7 +556,10 @@ impl<'a> Running<'a> {
             && self.has_room(d.to);
         let d = &mut self.directions[i];
         d.blind = if lied {
-            Some(d.blind.map_or(HELD_RETRY_MIN, |delay| (delay * 2).min(HELD_RETRY_MAX)))
+            Some(
+                d.blind
+                    .map_or(HELD_RETRY_MIN, |delay| (delay * 2).min(HELD_RETRY_MAX)),
+            )
         } else {
             None
         };

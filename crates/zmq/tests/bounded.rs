@@ -319,9 +319,7 @@ fn a_proxy_held_by_a_full_stream_peer_does_not_spin() {
             .to_string_lossy()
             .into_owned();
         ready_tx.send((port_of(&backend), tid)).unwrap();
-        zmq::Proxy::new(&frontend, &backend)
-            .control(&control)
-            .run()
+        zmq::Proxy::new(&frontend, &backend).control(&control).run()
     });
     let (port, tid) = ready_rx.recv_timeout(WAIT).unwrap();
     let driver = socket(&ctx, SocketType::PAIR);
@@ -350,4 +348,35 @@ fn a_proxy_held_by_a_full_stream_peer_does_not_spin() {
         used < window / 10,
         "the stuck proxy used {used:?} of CPU in {window:?}"
     );
+}
+
+#[test]
+fn a_stream_message_holds_at_most_8_kib_as_libzmq() {
+    // One read is one message, and a read takes at most libzmq's 8 KiB: a queue at RCVHWM
+    // holds at most RCVHWM times that per connection.
+    const LEN: usize = 1 << 20;
+    let ctx = Context::new();
+    let server = socket(&ctx, SocketType::STREAM);
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let mut client = TcpStream::connect(("127.0.0.1", port_of(&server))).unwrap();
+    let id = notification(&server);
+    let sent: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
+    let writer = {
+        let sent = sent.clone();
+        thread::spawn(move || {
+            client.write_all(&sent).unwrap();
+            client
+        })
+    };
+    let mut got = Vec::with_capacity(LEN);
+    while got.len() < LEN {
+        let m = server.recv_multipart(0).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0], id);
+        assert!(!m[1].is_empty(), "the connection ended early");
+        assert!(m[1].len() <= 8192, "a message of {} bytes", m[1].len());
+        got.extend_from_slice(&m[1]);
+    }
+    assert!(got == sent, "the bytes arrived altered");
+    drop(writer.join().unwrap());
 }
