@@ -290,9 +290,10 @@ impl Engine {
         }
     }
 
-    /// Whether the handshake completed (traffic flows).
+    /// Whether the handshake completed (traffic flows). A raw (STREAM) connection has no
+    /// handshake and counts as completed, as libzmq's `raw_engine_t`.
     pub(crate) fn handshake_done(&self) -> bool {
-        matches!(self.phase, Phase::Active(_)) && self.failing.is_none()
+        matches!(self.phase, Phase::Active(_) | Phase::Raw) && self.failing.is_none()
     }
 
     pub(crate) fn is_lingering(&self) -> bool {
@@ -327,7 +328,12 @@ impl Engine {
             }
             TimerKind::Linger if self.linger_timer.is_some_and(|t| t.id == id) => {
                 self.linger_timer = None;
-                Some(EngineEnd::TimedOut)
+                // A STREAM peer the socket dropped ends as dropped (silently), in time.
+                Some(if self.closing {
+                    EngineEnd::TimedOut
+                } else {
+                    EngineEnd::Detached
+                })
             }
             _ => None,
         }
@@ -404,7 +410,7 @@ impl Engine {
             return Err(end);
         }
         if matches!(self.phase, Phase::Raw) {
-            return self.run_raw();
+            return self.run_raw(ctx);
         }
         loop {
             let mut progress = false;
@@ -906,8 +912,13 @@ impl Engine {
             Some(mut pipe) if keep => {
                 // A message cut off by the disconnect is dropped whole.
                 pipe.writer.rollback();
-                if !self.options.hiccup_msg.is_empty() && self.handshake_done() {
-                    // ZMQ_HICCUP_MSG, as libzmq's session when it starts reconnecting.
+                if !self.options.hiccup_msg.is_empty()
+                    && self.handshake_done()
+                    && pipe.writer.can_write()
+                {
+                    // ZMQ_HICCUP_MSG, as libzmq's session when it starts reconnecting;
+                    // dropped at the high-water mark (libzmq's `pipe_t::write` refuses it),
+                    // so reconnecting in a loop cannot grow the queue.
                     pipe.writer
                         .write(Frame::new(self.options.hiccup_msg.clone(), false));
                     pipe.writer.flush();

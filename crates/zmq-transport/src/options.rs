@@ -123,6 +123,9 @@ pub struct TransportOptions {
     /// `ZMQ_HICCUP_MSG`: delivered to the socket through a connect's pipe when its
     /// connection is lost (and will be re-established); empty for none.
     pub hiccup_msg: Bytes,
+    /// `ZMQ_LINGER` (None: infinite): how long a STREAM connection the socket closed may
+    /// take to write what was queued to it (a fixed cap when infinite).
+    pub linger: Option<Duration>,
 }
 
 /// `ZMQ_NOTIFY_CONNECT`.
@@ -185,6 +188,7 @@ impl TransportOptions {
             socks_username: Bytes::new(),
             socks_password: Bytes::new(),
             hiccup_msg: Bytes::new(),
+            linger: None,
         }
     }
 

@@ -112,6 +112,10 @@ impl Shared {
     /// parts, unlimited if either is, as libzmq's `pipe_t::set_hwms`. Wakes a writer the
     /// new mark lets on.
     fn set_hwm(&self, hwm: u64, from_writer: bool) {
+        // Both sockets of an inproc pipe may change their part at once: the part is stored
+        // and the total computed and stored under the lock, so the last to set leaves the
+        // sum of both current parts (not one stale part).
+        let rare = self.rare.lock();
         let total = if self.split.load(Ordering::Relaxed) {
             let (w, r) = if from_writer {
                 self.writer_part.store(hwm, Ordering::Relaxed);
@@ -130,6 +134,8 @@ impl Shared {
         };
         self.hwm.store(total, Ordering::SeqCst);
         self.lwm.store(total.div_ceil(2), Ordering::SeqCst);
+        // Waking takes the lock again.
+        drop(rare);
         let queued = self
             .written
             .load(Ordering::SeqCst)
@@ -282,8 +288,11 @@ impl Writer {
     /// `set_hwm` changes its own part. Unlimited if either part is 0.
     pub fn set_hwm_parts(&self, writer_part: usize, reader_part: usize) {
         let s = &*self.shared;
-        s.writer_part.store(writer_part as u64, Ordering::Relaxed);
-        s.split.store(true, Ordering::Relaxed);
+        {
+            let _rare = s.rare.lock();
+            s.writer_part.store(writer_part as u64, Ordering::Relaxed);
+            s.split.store(true, Ordering::Relaxed);
+        }
         s.set_hwm(reader_part as u64, false);
     }
 

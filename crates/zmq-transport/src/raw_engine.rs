@@ -4,18 +4,21 @@
 //! A STREAM socket's connection is an [`Engine`] that skips the ZMTP handshake: it gets its
 //! pipe at once, and then
 //!
-//! - every read from the connection becomes one single-frame message in the socket's pipe
-//!   (as libzmq's raw decoder makes one message per read), read only while the pipe is below
+//! - every read from the connection (at most [`RAW_READ_CHUNK`] bytes, as libzmq's) becomes
+//!   one single-frame message in the socket's pipe (as libzmq's raw decoder makes one
+//!   message per read), read only while the pipe is below
 //!   its high-water mark, so a socket that stops receiving stops the reading (the peer then
 //!   meets TCP's flow control);
 //! - every frame the socket queues is written as it is, with no header (large ones without
 //!   a copy);
 //! - with `ZMQ_STREAM_NOTIFY` (the default), an empty message is queued when the
 //!   connection is made and when it is lost (end of file or a socket error), which the
-//!   STREAM pattern delivers as `[routing id, ""]`;
-//! - when the socket drops the peer (the application sent it an empty frame), what it
-//!   queued before is written first, then the connection closes (libzmq drops what its
-//!   engine had not taken yet).
+//!   STREAM pattern delivers as `[routing id, ""]`, unless the pipe is at its high-water
+//!   mark (then it is dropped, as libzmq drops it);
+//! - when the socket drops the peer (the application sent it an empty frame), nothing more
+//!   is read, what it queued before is written first, then the connection closes, after
+//!   at most `ZMQ_LINGER`, or [`RAW_CLOSE_DRAIN`] if that is infinite (libzmq drops what
+//!   its engine had not taken yet).
 //!
 //! Nothing is parsed, so no peer input can do more than fill the pipe up to its
 //! high-water mark. This module is a child of `engine` so that the two kinds of connection
@@ -23,14 +26,26 @@
 
 use std::io::{self, Read};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use zmtp_codec::{Frame, Metadata};
 
-use super::{Engine, EngineEnd, Phase, OUT_BATCH, READ_CHUNK};
+use super::{Engine, EngineEnd, Phase, OUT_BATCH};
 use crate::pipe::{pipe_pair, Read as PipeRead};
-use crate::reactor::Ctx;
+use crate::reactor::{Ctx, Scheduled, TimerKind};
 use crate::runtime::NewPeer;
+
+/// The most one read takes, so one message holds at most this much: libzmq's
+/// `in_batch_size` (8 KiB). A STREAM's queue at `ZMQ_RCVHWM` (1000 by default) then holds
+/// at most 8 MiB per connection, as libzmq's.
+const RAW_READ_CHUNK: usize = 8 * 1024;
+
+/// The longest a connection the STREAM socket closed (it sent the peer an empty frame) may
+/// take to write what was queued to it when `ZMQ_LINGER` is infinite (a finite linger
+/// bounds it instead). libzmq drops what its engine had not taken at once; we write it,
+/// but a peer that stops reading cannot keep the connection (and its queue) alive for ever.
+const RAW_CLOSE_DRAIN: Duration = Duration::from_secs(10);
 
 impl Engine {
     /// Turns a new engine into a raw one: no handshake (its timer is cancelled, the
@@ -69,8 +84,10 @@ impl Engine {
         pipe.reader.set_waker(Arc::clone(ctx.waker), ctx.key as u64);
         pipe.writer.set_waker(Arc::clone(ctx.waker), ctx.key as u64);
         pipe.writer.set_metadata(metadata);
-        if self.options.raw_notify {
-            // Beyond the high-water mark if need be, as libzmq's: one empty message.
+        // A connect's session lives across reconnections: a notification the socket has
+        // no room for is dropped (as libzmq's `pipe_t::write` at the high-water mark), so
+        // a peer that accepts and closes in a loop cannot grow the queue.
+        if self.options.raw_notify && pipe.writer.can_write() {
             pipe.writer.write(Frame::last(Bytes::new()));
             pipe.writer.flush();
         }
@@ -79,18 +96,35 @@ impl Engine {
 
     /// `Engine::run` for a raw connection: moves bytes until nothing moves. `Err` ends
     /// the engine; a lost connection first queues the disconnect notification.
-    pub(super) fn run_raw(&mut self) -> Result<(), EngineEnd> {
-        let result = self.move_raw();
+    pub(super) fn run_raw(&mut self, ctx: &mut Ctx<'_>) -> Result<(), EngineEnd> {
+        let result = self.move_raw(ctx);
         if matches!(result, Err(EngineEnd::PeerClosed | EngineEnd::Io(_))) {
             self.notify_lost();
         }
         result
     }
 
-    fn move_raw(&mut self) -> Result<(), EngineEnd> {
+    fn move_raw(&mut self, ctx: &mut Ctx<'_>) -> Result<(), EngineEnd> {
+        // The socket dropped this peer: nothing more is read (it would be discarded), and
+        // what it queued before must be written within a bound.
+        let dropped = self
+            .pipe
+            .as_ref()
+            .is_some_and(|pipe| pipe.writer.is_reader_closed());
+        if dropped && self.linger_timer.is_none() {
+            let bound = self.options.linger.unwrap_or(RAW_CLOSE_DRAIN);
+            if bound.is_zero() {
+                return Err(EngineEnd::Detached);
+            }
+            let at = Instant::now() + bound;
+            self.linger_timer = Some(Scheduled {
+                at,
+                id: ctx.timers.add(at, ctx.key, TimerKind::Linger),
+            });
+        }
         loop {
             let mut progress = false;
-            if self.readable && !self.eof && !self.in_blocked {
+            if self.readable && !self.eof && !self.in_blocked && !dropped {
                 progress |= self.read_raw()?;
             }
             progress |= self.pull_raw();
@@ -138,10 +172,10 @@ impl Engine {
         }
         // `input` is a scratch buffer here, kept at its size: each read is copied out to a
         // message of exactly its length, so a small read never pins a large buffer.
-        if self.input.len() < READ_CHUNK {
-            self.input.resize(READ_CHUNK, 0);
+        if self.input.len() < RAW_READ_CHUNK {
+            self.input.resize(RAW_READ_CHUNK, 0);
         }
-        match self.stream.read(&mut self.input[..READ_CHUNK]) {
+        match self.stream.read(&mut self.input[..RAW_READ_CHUNK]) {
             Ok(0) => {
                 self.eof = true;
                 Ok(true)
@@ -189,15 +223,18 @@ impl Engine {
     }
 
     /// The connection is lost: with `ZMQ_STREAM_NOTIFY`, the socket gets an empty message
-    /// (beyond the high-water mark if need be, as the connect notification).
+    /// if it has room for it (dropped at the high-water mark, as the connect
+    /// notification).
     fn notify_lost(&mut self) {
         if !self.options.raw_notify {
             return;
         }
         if let Some(pipe) = self.pipe.as_mut() {
             pipe.writer.rollback();
-            pipe.writer.write(Frame::last(Bytes::new()));
-            pipe.writer.flush();
+            if pipe.writer.can_write() {
+                pipe.writer.write(Frame::last(Bytes::new()));
+                pipe.writer.flush();
+            }
         }
     }
 }

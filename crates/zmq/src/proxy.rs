@@ -16,6 +16,7 @@
 //! (libzmq's loop spins while a paused side has input).
 
 use std::os::fd::RawFd;
+use std::time::Duration;
 
 use zmq_transport::net::{self, PollFd};
 
@@ -28,6 +29,13 @@ use crate::{SocketType, DONTWAIT, SNDMORE};
 /// How many messages a proxy forwards from one side before it looks at the other side and
 /// at its control socket again: libzmq's `proxy_burst_size` (`src/config.hpp`, 4.3.2+).
 pub const PROXY_BURST_SIZE: usize = 1000;
+
+/// The first wait before a held message a destination refused despite its POLLOUT is tried
+/// again (unless the destination signals a change first).
+const HELD_RETRY_MIN: Duration = Duration::from_millis(1);
+/// The longest such wait: a change that came between the refusal and the wait is missed
+/// for at most this long.
+const HELD_RETRY_MAX: Duration = Duration::from_millis(100);
 
 /// Forwards messages between `frontend` and `backend` until the context is terminated,
 /// then returns `Err(ETERM)`, as `zmq_proxy(frontend, backend, NULL)`. The same socket may
@@ -275,6 +283,12 @@ struct Direction<'a> {
     from_side: Side,
     to_side: Side,
     pending: Option<Pending>,
+    /// The held message was refused although its destination reported POLLOUT (a STREAM,
+    /// or a ROUTER with `ZMQ_ROUTER_MANDATORY`, whose one peer is at its high-water mark):
+    /// POLLOUT says nothing about that peer, so the next wait is for a change on the
+    /// destination's descriptor, for at most this long, doubled at each refusal up to
+    /// [`HELD_RETRY_MAX`]. None: POLLOUT is trusted.
+    blind: Option<Duration>,
 }
 
 /// What a delivery attempt came to.
@@ -288,6 +302,9 @@ enum Delivery {
 struct Watch<'a> {
     socket: &'a Socket,
     wanted: PollEvents,
+    /// Its POLLOUT cannot be trusted now (see [`Direction::blind`]): wait for its
+    /// descriptor instead, for at most this long.
+    blind: Option<Duration>,
     found: PollEvents,
     fd: RawFd,
 }
@@ -310,6 +327,7 @@ impl<'a> Running<'a> {
             from_side: Side::Frontend,
             to_side: Side::Backend,
             pending: None,
+            blind: None,
         };
         let mut directions = vec![forward];
         // One socket as both sides: one direction (libzmq: "backend_in" is never set).
@@ -320,6 +338,7 @@ impl<'a> Running<'a> {
                 from_side: Side::Backend,
                 to_side: Side::Frontend,
                 pending: None,
+                blind: None,
             });
         }
         let mut watches: Vec<Watch<'a>> = Vec::with_capacity(4);
@@ -336,6 +355,7 @@ impl<'a> Running<'a> {
                 watches.push(Watch {
                     socket,
                     wanted: PollEvents::empty(),
+                    blind: None,
                     found: PollEvents::empty(),
                     fd: -1,
                 });
@@ -411,13 +431,19 @@ impl<'a> Running<'a> {
 
     fn set_wanted(&mut self) {
         let mut wants: Vec<(&'a Socket, PollEvents)> = Vec::with_capacity(4);
+        let mut blind: Vec<(&'a Socket, Duration)> = Vec::new();
         if let Some(control) = self.proxy.control {
             wants.push((control, PollEvents::POLLIN));
         }
         if self.state == State::Active {
             for d in &self.directions {
                 match self.stalled_on(d) {
-                    Some(socket) => wants.push((socket, PollEvents::POLLOUT)),
+                    Some(socket) => {
+                        wants.push((socket, PollEvents::POLLOUT));
+                        if let (Some(delay), true) = (d.blind, std::ptr::eq(socket, d.to)) {
+                            blind.push((socket, delay));
+                        }
+                    }
                     None => wants.push((d.from, PollEvents::POLLIN)),
                 }
             }
@@ -427,23 +453,35 @@ impl<'a> Running<'a> {
                 .iter()
                 .filter(|(s, _)| std::ptr::eq(*s, w.socket))
                 .fold(PollEvents::empty(), |acc, (_, e)| acc | *e);
+            w.blind = blind
+                .iter()
+                .filter(|(s, _)| std::ptr::eq(*s, w.socket))
+                .map(|(_, delay)| *delay)
+                .min();
         }
     }
 
     /// Waits until one of the wanted events happens, then records every socket's events.
+    /// A blind socket's POLLOUT counts only after its descriptor signalled a change or its
+    /// delay passed.
     fn wait(&mut self) -> Result<()> {
         let mut fds: Vec<PollFd> = Vec::with_capacity(self.watches.len());
         loop {
             let mut ready = false;
             for w in &mut self.watches {
-                let (fd, found) = w.socket.wait_state(w.wanted)?;
+                let trusted = match w.blind {
+                    Some(_) => w.wanted - PollEvents::POLLOUT,
+                    None => w.wanted,
+                };
+                let (fd, found) = w.socket.wait_state(trusted)?;
                 w.fd = fd;
                 w.found = found;
-                ready |= found.intersects(w.wanted);
+                ready |= found.intersects(trusted);
             }
             if ready {
                 return Ok(());
             }
+            let timeout = self.watches.iter().filter_map(|w| w.blind).min();
             fds.clear();
             fds.extend(
                 self.watches
@@ -462,7 +500,11 @@ impl<'a> Running<'a> {
             }
             // A socket's descriptor becomes readable when its state changes; then look
             // at the sockets again.
-            net::poll_fds(&mut fds, None).map_err(|e| Error::from_io(&e, Error::EINVAL))?;
+            net::poll_fds(&mut fds, timeout).map_err(|e| Error::from_io(&e, Error::EINVAL))?;
+            // Changed or waited long enough: the blind sockets' POLLOUT counts again.
+            for w in &mut self.watches {
+                w.blind = None;
+            }
         }
     }
 
@@ -478,6 +520,7 @@ impl<'a> Running<'a> {
             let pending = self.directions[i].pending.take();
             if let Some(pending) = pending {
                 if let Delivery::Blocked = self.deliver(i, pending)? {
+                    self.refused(i);
                     return Ok(());
                 }
             }
@@ -497,10 +540,29 @@ impl<'a> Running<'a> {
                 captured: false,
             };
             if let Delivery::Blocked = self.deliver(i, pending)? {
+                self.refused(i);
                 return Ok(());
             }
         }
         Ok(())
+    }
+
+    /// The direction's held message was refused: if its destination had reported POLLOUT,
+    /// that POLLOUT is not about the peer the message goes to, so the direction turns
+    /// blind (or waits twice as long as before).
+    fn refused(&mut self, i: usize) {
+        let d = &self.directions[i];
+        let lied = matches!(&d.pending, Some(p) if p.captured || self.proxy.capture.is_none())
+            && self.has_room(d.to);
+        let d = &mut self.directions[i];
+        d.blind = if lied {
+            Some(
+                d.blind
+                    .map_or(HELD_RETRY_MIN, |delay| (delay * 2).min(HELD_RETRY_MAX)),
+            )
+        } else {
+            None
+        };
     }
 
     /// Takes one whole message from the direction's source, or None if it has none.
@@ -549,6 +611,7 @@ impl<'a> Running<'a> {
             self.directions[i].pending = Some(pending);
             return Ok(Delivery::Blocked);
         }
+        self.directions[i].blind = None;
         let counters = self.side(side);
         for part in &pending.parts {
             counters.msgs_out += 1;

@@ -627,6 +627,7 @@ impl Inner {
         t.disconnected = Arc::clone(&self.disconnected);
         t.router_notify = o.router_notify;
         t.hiccup_msg = Bytes::from(o.hiccup_msg.clone());
+        t.linger = self.linger();
         t.socks_proxy.clone_from(&o.socks_proxy);
         t.socks_username = Bytes::from(o.socks_username.clone().into_bytes());
         t.socks_password = Bytes::from(o.socks_password.clone().into_bytes());

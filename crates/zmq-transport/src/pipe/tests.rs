@@ -326,3 +326,39 @@ fn an_inproc_mark_is_the_sum_of_both_parts() {
     r.set_hwm(0);
     assert!(w.can_write(), "either part 0 is no limit");
 }
+
+#[test]
+fn both_sockets_changing_their_inproc_parts_at_once_leave_the_true_sum() {
+    // Each round, the two ends set their parts many times at once from two threads; the
+    // mark left must be the sum of the last part each set, never one built from a stale
+    // part (the part and the total are stored under one lock).
+    const PARTS: usize = 20_000;
+    for round in 0..20 {
+        let (w, r) = queue(0);
+        w.set_hwm_parts(1, 1);
+        let shared = Arc::clone(&w.shared);
+        let start = Arc::new(std::sync::Barrier::new(2));
+        let w_start = Arc::clone(&start);
+        let writer = thread::spawn(move || {
+            w_start.wait();
+            for part in 1..=PARTS {
+                w.set_hwm(part);
+            }
+        });
+        let reader = thread::spawn(move || {
+            start.wait();
+            for part in 1..=PARTS {
+                r.set_hwm(1000 + part);
+            }
+        });
+        writer.join().unwrap();
+        reader.join().unwrap();
+        let total = (PARTS + 1000 + PARTS) as u64;
+        assert_eq!(
+            shared.hwm.load(Ordering::SeqCst),
+            total,
+            "round {round}: a stale part was summed"
+        );
+        assert_eq!(shared.lwm.load(Ordering::SeqCst), total.div_ceil(2));
+    }
+}
