@@ -8,6 +8,7 @@
 //! wakes. A steady stream of messages passes through pipes without touching the mailbox.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
@@ -134,10 +135,35 @@ struct Slot {
     closing: bool,
 }
 
+/// A hasher for [`PeerId`]s: one multiplication (as rustc's FxHash) instead of SipHash,
+/// which was about 13% of the instructions per message on an inproc stream (callgrind).
+/// SipHash protects tables whose keys an attacker picks; peer ids are counted up by the
+/// socket itself, never taken from the wire.
+#[derive(Default, Clone, Copy)]
+struct PeerIdHasher(u64);
+
+impl Hasher for PeerIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // FxHash's step: spreads a counter's bits into the high ones hashbrown uses for
+        // its control bytes.
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
 /// The socket's peers, as the pattern sees them.
 #[derive(Default)]
 pub(crate) struct PeerTable {
-    slots: HashMap<PeerId, Slot>,
+    slots: HashMap<PeerId, Slot, BuildHasherDefault<PeerIdHasher>>,
     next: PeerId,
     /// The properties of the peer the last frame came from.
     pub(crate) last_metadata: Option<Arc<Metadata>>,
