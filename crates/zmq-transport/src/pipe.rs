@@ -304,6 +304,14 @@ impl Writer {
             return;
         }
         let last = !frame.more;
+        if last && self.pending.is_empty() && !self.shared.conflate.load(Ordering::Relaxed) {
+            // A whole message with nothing before it held back: straight into the queue,
+            // counted (and so readable) at the next flush. Saves the round trip through
+            // `pending` that single-frame messages, most of them, would make.
+            self.shared.frames.push(frame);
+            self.complete_msgs += 1;
+            return;
+        }
         self.pending.push_back(frame);
         if last {
             self.complete_frames = self.pending.len();
