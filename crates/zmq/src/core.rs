@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,10 @@ struct Mailbox {
 /// thread blocked in a call, or for an event loop polling its file descriptor.
 pub(crate) struct Shared {
     mailbox: Mutex<Mailbox>,
+    /// Set (under the mailbox's lock) whenever something is left in the mailbox, cleared
+    /// when it is emptied: lets [`Core::process_mailbox`], called twice per message, skip
+    /// the lock when nothing came.
+    mail: AtomicBool,
     cond: Condvar,
     /// The descriptor given out by `ZMQ_FD`, and the end written to signal it.
     signal: Mutex<Option<(UnixStream, UnixStream)>>,
@@ -50,6 +55,7 @@ impl Shared {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
             mailbox: Mutex::new(Mailbox::default()),
+            mail: AtomicBool::new(false),
             cond: Condvar::new(),
             signal: Mutex::new(None),
             monitor: Hub::new(),
@@ -57,6 +63,7 @@ impl Shared {
     }
 
     fn notify(&self, mailbox: &Mailbox) {
+        self.mail.store(true, Ordering::Release);
         if mailbox.sleeping {
             self.cond.notify_one();
         }
@@ -265,8 +272,16 @@ impl Core {
     /// Applies what other threads left in the mailbox. Returns ETERM if the context is
     /// terminating.
     pub(crate) fn process_mailbox(&mut self) -> Result<()> {
+        if !self.shared.mail.load(Ordering::Acquire) {
+            // Nothing left since the mailbox was last emptied (what arrives from now on
+            // is seen by the next call, or wakes a wait).
+            self.detach_finished();
+            return Ok(());
+        }
         let (peers, wakes, terminated) = {
             let mut mailbox = self.shared.mailbox.lock();
+            // Still set when the context terminates: every later call sees ETERM.
+            self.shared.mail.store(mailbox.terminated, Ordering::Relaxed);
             if mailbox.peers.is_empty() && mailbox.wakes.is_empty() {
                 (Vec::new(), Vec::new(), mailbox.terminated)
             } else {
