@@ -446,7 +446,17 @@ impl Core {
         }
     }
 
+    /// Detaches the peers whose pipes ran dry. Called at every send and recv: the check
+    /// is inlined, the work (rare) is not.
+    #[inline]
     fn detach_finished(&mut self) {
+        if !self.peers.finished.is_empty() {
+            self.detach_all_finished();
+        }
+    }
+
+    #[inline(never)]
+    fn detach_all_finished(&mut self) {
         while let Some(peer) = self.peers.finished.pop() {
             self.detach(peer);
         }
