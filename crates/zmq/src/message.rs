@@ -203,10 +203,10 @@ impl From<&[u8]> for Message {
 
 /// Copies of at most this many bytes share a chunk instead of taking an allocation each
 /// (libzmq keeps messages up to 33 bytes inside the message itself, its "VSM").
-const SMALL_COPY_MAX: usize = 256;
+const SMALL_COPY_MAX: usize = 1024;
 
 /// The size of the chunks small copies are cut from.
-const SMALL_COPY_CHUNK: usize = 8 * 1024;
+const SMALL_COPY_CHUNK: usize = 16 * 1024;
 
 std::thread_local! {
     /// The rest of this thread's current chunk for small copies.
