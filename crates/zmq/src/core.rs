@@ -281,7 +281,9 @@ impl Core {
         let (peers, wakes, terminated) = {
             let mut mailbox = self.shared.mailbox.lock();
             // Still set when the context terminates: every later call sees ETERM.
-            self.shared.mail.store(mailbox.terminated, Ordering::Relaxed);
+            self.shared
+                .mail
+                .store(mailbox.terminated, Ordering::Relaxed);
             if mailbox.peers.is_empty() && mailbox.wakes.is_empty() {
                 (Vec::new(), Vec::new(), mailbox.terminated)
             } else {
