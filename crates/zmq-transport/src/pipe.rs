@@ -30,6 +30,7 @@
 //! most one message, the last one written; a new message replaces an unread one, and no
 //! high-water mark applies. It is one slot under a lock instead of the lock-free queue.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -62,12 +63,26 @@ pub trait Wake: Send + Sync {
 
 type Waker = Option<(Arc<dyn Wake>, u64)>;
 
+/// A counter on a cache line of its own: `written` changes at every flush on the writer's
+/// thread and `read` at every message on the reader's, so sharing a line with each other
+/// (or with the flags both sides read) would move it between the cores each time.
+#[repr(align(128))]
+struct Padded(AtomicU64);
+
+impl std::ops::Deref for Padded {
+    type Target = AtomicU64;
+
+    fn deref(&self) -> &AtomicU64 {
+        &self.0
+    }
+}
+
 struct Shared {
     frames: SegQueue<Frame>,
     /// Whole messages pushed by the writer.
-    written: AtomicU64,
+    written: Padded,
     /// Messages taken by the reader.
-    read: AtomicU64,
+    read: Padded,
     /// The reader found no message and waits for the next flush.
     reader_waiting: AtomicBool,
     /// The writer found the queue full and waits for the low-water mark.
@@ -168,8 +183,8 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
     let hwm = hwm as u64;
     let shared = Arc::new(Shared {
         frames: SegQueue::new(),
-        written: AtomicU64::new(0),
-        read: AtomicU64::new(0),
+        written: Padded(AtomicU64::new(0)),
+        read: Padded(AtomicU64::new(0)),
         reader_waiting: AtomicBool::new(false),
         writer_waiting: AtomicBool::new(false),
         writer_closed: AtomicBool::new(false),
@@ -193,11 +208,13 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
             complete_frames: 0,
             complete_msgs: 0,
             written: 0,
+            read_seen: Cell::new(0),
             closed: false,
         },
         Reader {
             shared,
             read: 0,
+            written_seen: 0,
             in_message: false,
             closed: false,
             metadata: None,
@@ -243,6 +260,9 @@ pub struct Writer {
     complete_msgs: u64,
     /// Messages pushed, as known to the writer.
     written: u64,
+    /// The reader's count when the writer last looked: the queue has at least the room
+    /// this leaves, so the writer looks again only when it seems full.
+    read_seen: Cell<u64>,
     closed: bool,
 }
 
@@ -267,7 +287,11 @@ impl Writer {
             return true;
         }
         let queued = self.written + self.complete_msgs;
-        if queued.saturating_sub(s.read.load(Ordering::SeqCst)) < hwm {
+        if queued.saturating_sub(self.read_seen.get()) < hwm {
+            return true;
+        }
+        self.read_seen.set(s.read.load(Ordering::SeqCst));
+        if queued.saturating_sub(self.read_seen.get()) < hwm {
             return true;
         }
         s.writer_waiting.store(true, Ordering::SeqCst);
@@ -313,6 +337,14 @@ impl Writer {
             return;
         }
         let last = !frame.more;
+        if last && self.pending.is_empty() && !self.shared.conflate.load(Ordering::Relaxed) {
+            // A whole message with nothing before it held back: straight into the queue,
+            // counted (and so readable) at the next flush. Saves the round trip through
+            // `pending` that single-frame messages, most of them, would make.
+            self.shared.frames.push(frame);
+            self.complete_msgs += 1;
+            return;
+        }
         self.pending.push_back(frame);
         if last {
             self.complete_frames = self.pending.len();
@@ -447,6 +479,9 @@ impl fmt::Debug for Writer {
 pub struct Reader {
     shared: Arc<Shared>,
     read: u64,
+    /// The writer's count when the reader last looked: messages up to it are there
+    /// without looking again.
+    written_seen: u64,
     /// A message was begun: its remaining frames are in the queue.
     in_message: bool,
     closed: bool,
@@ -573,10 +608,15 @@ impl Reader {
 
     /// Whether a whole message waits; if not, registers for a wake-up (or notes the end).
     fn message_ready(&mut self) -> bool {
+        if self.written_seen > self.read {
+            self.refresh_metadata();
+            return true;
+        }
         let s = &*self.shared;
         // Closed first: everything written before the close is counted by then.
         let closed = s.writer_closed.load(Ordering::SeqCst);
-        if s.written.load(Ordering::SeqCst) > self.read {
+        self.written_seen = s.written.load(Ordering::SeqCst);
+        if self.written_seen > self.read {
             self.refresh_metadata();
             return true;
         }
@@ -586,7 +626,8 @@ impl Reader {
         }
         s.reader_waiting.store(true, Ordering::SeqCst);
         // The writer may have flushed since: check again, now that it will see the flag.
-        if s.written.load(Ordering::SeqCst) > self.read {
+        self.written_seen = s.written.load(Ordering::SeqCst);
+        if self.written_seen > self.read {
             s.reader_waiting.store(false, Ordering::SeqCst);
             self.refresh_metadata();
             return true;

@@ -197,8 +197,46 @@ impl fmt::Debug for Message {
 impl From<&[u8]> for Message {
     /// A message holding a copy of the bytes.
     fn from(data: &[u8]) -> Self {
-        Self::from_data(Data::Shared(Bytes::copy_from_slice(data)))
+        Self::from_data(Data::Shared(copy_bytes(data)))
     }
+}
+
+/// Copies of at most this many bytes share a chunk instead of taking an allocation each
+/// (libzmq keeps messages up to 33 bytes inside the message itself, its "VSM").
+const SMALL_COPY_MAX: usize = 1024;
+
+/// The size of the chunks small copies are cut from.
+const SMALL_COPY_CHUNK: usize = 16 * 1024;
+
+std::thread_local! {
+    /// The rest of this thread's current chunk for small copies.
+    static SMALL_COPIES: std::cell::RefCell<BytesMut> =
+        std::cell::RefCell::new(BytesMut::new());
+}
+
+/// A copy of `data`. A small one is cut from a chunk shared with the thread's other small
+/// copies: a reference count instead of an allocation and a free per message (a free made
+/// on the I/O thread, for a message sent over tcp or ipc). A chunk is freed, or reused,
+/// once every copy cut from it is gone; so a small message kept for long keeps its chunk
+/// (at most [`SMALL_COPY_CHUNK`] bytes) alive, as a received frame keeps the buffer it was
+/// read into.
+fn copy_bytes(data: &[u8]) -> Bytes {
+    if data.len() > SMALL_COPY_MAX || data.is_empty() {
+        return Bytes::copy_from_slice(data);
+    }
+    SMALL_COPIES
+        .try_with(|chunk| {
+            let mut chunk = chunk.borrow_mut();
+            if chunk.capacity() < data.len() {
+                // Reuses the chunk in place if every copy cut from it is gone, else starts
+                // a new one.
+                chunk.reserve(SMALL_COPY_CHUNK);
+            }
+            chunk.extend_from_slice(data);
+            chunk.split().freeze()
+        })
+        // During the thread's teardown: an allocation of its own.
+        .unwrap_or_else(|_| Bytes::copy_from_slice(data))
 }
 
 impl From<Vec<u8>> for Message {
@@ -301,6 +339,49 @@ mod tests {
         assert_eq!(&Message::from("hi")[..], b"hi");
         let owned = String::from("owned");
         assert_eq!(&Message::from(&owned)[..], b"owned");
+    }
+
+    #[test]
+    fn small_copies_share_a_chunk_and_stay_independent() {
+        let a = Message::from(&b"first"[..]);
+        let b = Message::from(&b"second"[..]);
+        // Cut one after the other from the thread's chunk: no allocation of their own.
+        assert_eq!(b.as_ptr() as usize, a.as_ptr() as usize + 5);
+        // Writing to one copies it out of the chunk; its neighbour is untouched.
+        let mut a = a;
+        a[0] = b'F';
+        assert_eq!(&a[..], b"First");
+        assert_eq!(&b[..], b"second");
+        let b2 = Message::from(&b"third"[..]);
+        assert_eq!(&b[..], b"second");
+        assert_eq!(&b2[..], b"third");
+        // Beyond the small-copy size, a copy has its own allocation.
+        let big = vec![9u8; SMALL_COPY_MAX + 1];
+        let c = Message::from(&big[..]);
+        let d = Message::from(&big[..]);
+        assert_eq!(&c[..], &big[..]);
+        assert_ne!(d.as_ptr() as usize, c.as_ptr() as usize + big.len());
+    }
+
+    #[test]
+    fn small_copies_reuse_their_chunk_once_dropped() {
+        // Many more bytes than a chunk holds, each copy dropped at once: the chunk is
+        // reused in place, so every copy lands in the first chunk's range.
+        let first = Message::from(&[0u8; 100][..]).as_ptr() as usize;
+        for i in 0..(4 * SMALL_COPY_CHUNK / 100) {
+            let m = Message::from(&[i as u8; 100][..]);
+            assert!(m.iter().all(|&b| b == i as u8));
+            let at = m.as_ptr() as usize;
+            assert!(
+                at >= first.saturating_sub(SMALL_COPY_CHUNK) && at < first + SMALL_COPY_CHUNK,
+                "copy {i} at {at:#x}, outside the chunk at {first:#x}"
+            );
+        }
+        // Copies kept alive across chunks keep their contents.
+        let kept: Vec<Message> = (0..200u8).map(|i| Message::from(&[i; 200][..])).collect();
+        for (i, m) in kept.iter().enumerate() {
+            assert!(m.iter().all(|&b| b == i as u8), "copy {i} changed");
+        }
     }
 
     #[test]
