@@ -79,6 +79,10 @@ pub(crate) struct CatArgs {
     /// Exit with status 2 when nothing arrives for this many milliseconds.
     #[arg(long, value_name = "MS")]
     timeout: Option<i32>,
+    /// How long unsent messages may hold the exit (ZMQ_LINGER); by default until they are
+    /// sent, as libzmq.
+    #[arg(long, value_name = "MS", allow_hyphen_values = true)]
+    linger: Option<i32>,
     /// CURVE server with this secret key (Z85). Its public key, which clients need, is
     /// printed to stderr. Any client that knows it is accepted, unless --allow-key is given.
     #[arg(long, value_name = "SECRET", help_heading = "Security")]
@@ -211,6 +215,11 @@ pub(crate) fn run(args: &CatArgs) -> Result<ExitCode, String> {
         socket
             .set_rcvtimeo(ms)
             .map_err(|e| format!("--timeout {ms}: {e}"))?;
+    }
+    if let Some(ms) = args.linger {
+        socket
+            .set_linger(ms)
+            .map_err(|e| format!("--linger {ms}: {e}"))?;
     }
     for ep in &args.bind {
         check_endpoint(ep, Direction::Bind).map_err(|e| format!("cannot bind {ep}: {e}"))?;
