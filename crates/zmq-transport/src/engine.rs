@@ -147,6 +147,8 @@ pub(crate) struct Engine {
     peer_routing_id: Option<Bytes>,
     readable: bool,
     writable: bool,
+    /// The poller reported a hang-up: read until end-of-file.
+    hup: bool,
     eof: bool,
     /// The inbound pipe is at its high-water mark: stop reading until it drains.
     in_blocked: bool,
@@ -268,6 +270,7 @@ impl Engine {
             peer_routing_id,
             readable: true,
             writable: true,
+            hup: false,
             eof: false,
             in_blocked: false,
             out_closed: false,
@@ -320,9 +323,12 @@ impl Engine {
         self.lingering
     }
 
-    pub(crate) fn on_ready(&mut self, readable: bool, writable: bool) {
+    /// The poller saw the stream become ready; `hup`: the peer hung up (or the socket
+    /// failed), so reads go on until end-of-file or `WouldBlock`.
+    pub(crate) fn on_ready(&mut self, readable: bool, writable: bool, hup: bool) {
         self.readable |= readable;
         self.writable |= writable;
+        self.hup |= hup;
     }
 
     pub(crate) fn on_pipe_wake(&mut self, why: Wakeup) {
@@ -434,11 +440,19 @@ impl Engine {
             let reading = self.failing.is_none() && self.zap.is_none();
             if reading && self.readable && !self.eof && !self.in_blocked {
                 match self.read_some() {
-                    Ok(0) => {
+                    Ok((0, _)) => {
                         self.eof = true;
                         progress = true;
                     }
-                    Ok(_) => progress = true,
+                    Ok((n, room)) => {
+                        // A read that did not fill its buffer drained the socket: with
+                        // edge-triggered readiness, data arriving after it raises a new
+                        // event, so the read that would only say `WouldBlock` is skipped
+                        // (as tokio does on epoll). Not after a hang-up, whose end-of-file
+                        // may already wait behind the data, with no edge to come.
+                        self.readable = n == room || self.hup;
+                        progress = true;
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => progress = true,
                     Err(e) => return Err(EngineEnd::Io(e)),
@@ -508,7 +522,9 @@ impl Engine {
     ///   doubling), never to the announced size at once, so a peer's announcement alone
     ///   allocates nothing. Each read goes into `scratch` (zeroed once, reused as is) and
     ///   stops at the body's end, so the body is one allocation that becomes the message.
-    fn read_some(&mut self) -> io::Result<usize> {
+    ///
+    /// Returns how many bytes were read and how many the read asked for.
+    fn read_some(&mut self) -> io::Result<(usize, usize)> {
         let pending = match &self.phase {
             Phase::Active(d) => d.pending_body(),
             Phase::Handshake(_) | Phase::Raw => None,
@@ -527,13 +543,13 @@ impl Engine {
                 let n = self.stream.read(&mut self.spare[..room])?;
                 let filled = self.spare.split_to(n);
                 self.input.unsplit(filled);
-                Ok(n)
+                Ok((n, room))
             }
         }
     }
 
     /// One read towards a large frame body of `len` bytes (see [`Engine::read_some`]).
-    fn read_large_body(&mut self, len: usize) -> io::Result<usize> {
+    fn read_large_body(&mut self, len: usize) -> io::Result<(usize, usize)> {
         let buffered = self.input.len();
         if !self.large_body {
             // The body's first bytes move to its own buffer (reads so far shared theirs).
@@ -554,7 +570,7 @@ impl Engine {
             self.large_body = false;
             self.after_large = true;
         }
-        Ok(n)
+        Ok((n, want))
     }
 
     /// Makes room for the next small read when the spare space runs short: a new zeroed
