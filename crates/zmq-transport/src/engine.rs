@@ -129,12 +129,16 @@ pub(crate) struct Engine {
     /// Zeroed space following `input` in the same allocation, where the next read goes
     /// ([`Engine::read_some`]).
     spare: BytesMut,
-    /// `input` is a large frame's body being gathered in its own buffer.
+    /// A large frame's body is being gathered in `body` (and `input` is empty).
     large_body: bool,
+    /// The large frame body being received ([`Engine::read_some`]).
+    body: Vec<u8>,
     /// The last read completed a large frame body: the next read is short.
     after_large: bool,
-    /// Where large frame bodies are read before they join `input` (allocated, zeroed, on
-    /// the first large frame, then reused).
+    /// Where large frame bodies are read before they join `body`, where the platform has
+    /// no safe read into uninitialised capacity (allocated, zeroed, on the first large
+    /// frame, then reused).
+    #[cfg_attr(any(target_os = "linux", target_os = "android"), allow(dead_code))]
     scratch: Option<Box<[u8]>>,
     out: WriteBatch,
     phase: Phase,
@@ -256,6 +260,7 @@ impl Engine {
             input: BytesMut::new(),
             spare: BytesMut::new(),
             large_body: false,
+            body: Vec::new(),
             scratch: None,
             after_large: false,
             out,
@@ -520,8 +525,10 @@ impl Engine {
     /// - A large frame (its body longer than [`MIN_SPARE`]): the body gathers in a buffer
     ///   of its own, whose capacity (never zeroed) grows with the bytes that arrive (at most
     ///   doubling), never to the announced size at once, so a peer's announcement alone
-    ///   allocates nothing. Each read goes into `scratch` (zeroed once, reused as is) and
-    ///   stops at the body's end, so the body is one allocation that becomes the message.
+    ///   allocates nothing. On Linux each read goes straight into that capacity (rustix's
+    ///   safe `read` into a `Vec`'s spare capacity: no zeroing, no copy); elsewhere through
+    ///   `scratch` (zeroed once, reused). Reads stop at the body's end, so the body is one
+    ///   allocation that becomes the message as is.
     ///
     /// Returns how many bytes were read and how many the read asked for.
     fn read_some(&mut self) -> io::Result<(usize, usize)> {
@@ -550,23 +557,29 @@ impl Engine {
 
     /// One read towards a large frame body of `len` bytes (see [`Engine::read_some`]).
     fn read_large_body(&mut self, len: usize) -> io::Result<(usize, usize)> {
-        let buffered = self.input.len();
         if !self.large_body {
             // The body's first bytes move to its own buffer (reads so far shared theirs).
-            let mut body = BytesMut::with_capacity(len.min(buffered.max(READ_CHUNK) * 2));
+            let buffered = self.input.len();
+            let mut body = Vec::new();
+            body.reserve_exact(len.min(buffered.max(READ_CHUNK) * 2));
             body.extend_from_slice(&self.input);
-            self.input = body;
+            self.input.clear();
+            self.body = body;
             self.large_body = true;
         }
-        // Zeroed once per connection, on its first large frame.
-        let scratch = self
-            .scratch
-            .get_or_insert_with(|| vec![0; READ_CHUNK].into_boxed_slice());
-        let want = (len - buffered).min(scratch.len());
-        let n = self.stream.read(&mut scratch[..want])?;
-        // `extend_from_slice` grows the capacity as a `Vec` does: at most doubling.
-        self.input.extend_from_slice(&scratch[..n]);
-        if self.input.len() >= len {
+        let have = self.body.len();
+        if self.body.capacity() == have {
+            // At most doubling what arrived, and never past the body's end.
+            self.body
+                .reserve_exact((len - have).min(have.max(READ_CHUNK)));
+        }
+        // The capacity never exceeds the body: a read cannot take the next frame's bytes.
+        self.body.shrink_to(len);
+        let want = self.body.capacity() - have;
+        let n = read_into_capacity(&mut self.stream, &mut self.body, &mut self.scratch)?;
+        if self.body.len() >= len {
+            // No copy: a vector whose length is its capacity becomes `Bytes` as is.
+            self.input = BytesMut::from(Bytes::from(std::mem::take(&mut self.body)));
             self.large_body = false;
             self.after_large = true;
         }
@@ -1022,6 +1035,41 @@ impl Engine {
             None => (self.owner, None),
         }
     }
+}
+
+/// Reads from `stream` into the spare capacity of `buf` (at most all of it), returning
+/// how many bytes were appended. Linux: straight into the capacity, which is never
+/// zeroed (rustix's `read` into `spare_capacity` is safe: it sets the length to what the
+/// kernel wrote).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn read_into_capacity(
+    stream: &mut Stream,
+    buf: &mut Vec<u8>,
+    _scratch: &mut Option<Box<[u8]>>,
+) -> io::Result<usize> {
+    use std::os::fd::AsFd;
+    loop {
+        match rustix::io::read(stream.as_fd(), rustix::buffer::spare_capacity(buf)) {
+            Ok(n) => return Ok(n),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Reads from `stream` into the spare capacity of `buf` (at most all of it), through
+/// `scratch` (zeroed once per connection).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn read_into_capacity(
+    stream: &mut Stream,
+    buf: &mut Vec<u8>,
+    scratch: &mut Option<Box<[u8]>>,
+) -> io::Result<usize> {
+    let scratch = scratch.get_or_insert_with(|| vec![0; READ_CHUNK].into_boxed_slice());
+    let want = (buf.capacity() - buf.len()).min(scratch.len());
+    let n = stream.read(&mut scratch[..want])?;
+    buf.extend_from_slice(&scratch[..n]);
+    Ok(n)
 }
 
 /// Queues the PONG and the PING that wait, if any (sealed after a CURVE handshake).
