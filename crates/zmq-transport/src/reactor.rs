@@ -1,4 +1,4 @@
-//! The I/O thread: one `polling::Poller`, the sources it watches (listeners, connecters,
+//! The I/O thread: one poller (`epoll` on Linux: [`poller`]), the sources it watches (listeners, connecters,
 //! connections), a mailbox of commands from socket threads, and timers kept as data.
 //!
 //! Sources are registered edge-triggered: an event says a socket *became* ready, and the
@@ -6,7 +6,7 @@
 //! mio puts it). Spurious events are harmless: every handler tolerates `WouldBlock`.
 //!
 //! Commands arrive through [`IoShared::send`], which wakes the poller with
-//! `Poller::notify` only when the mailbox goes from empty to non-empty. Pipe wake-ups
+//! [`Poller::notify`] only when the mailbox goes from empty to non-empty. Pipe wake-ups
 //! (a socket wrote to a pipe the engine found empty, or read from one it found full) are
 //! commands too, and happen only on those transitions.
 
@@ -20,7 +20,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
-use polling::{Event, Events, PollMode, Poller};
 use slab::Slab;
 
 use crate::endpoint::Host;
@@ -32,6 +31,11 @@ use crate::runtime::display_addr;
 use crate::runtime::{EndpointId, SocketLink};
 use crate::stream::{self, Listener, Stream, UnixAddr};
 use crate::zap::ZapRouter;
+
+/// The readiness poller (its own file, for the reactor only).
+#[path = "poller.rs"]
+mod poller;
+use poller::{EventBuffer, Poller, Ready};
 
 /// A source's slab key, also its poller key and its pipe wake-up token.
 pub(crate) type Key = usize;
@@ -200,12 +204,6 @@ impl IoThread {
             idle: Condvar::new(),
             idle_lock: Mutex::new(()),
         });
-        if !shared.poller.supports_edge() {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "this platform's poller has no edge-triggered mode",
-            ));
-        }
         let for_thread = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(format!("zmq-io-{index}"))
@@ -377,14 +375,14 @@ impl Reactor {
     }
 
     fn run(mut self) {
-        let mut events = Events::new();
+        let mut events = EventBuffer::default();
+        let mut ready = Vec::new();
         loop {
             let timeout = self
                 .timers
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
-            events.clear();
-            if let Err(e) = self.shared.poller.wait(&mut events, timeout) {
+            if let Err(e) = self.shared.poller.wait(&mut ready, &mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     // A broken poller cannot be recovered; close everything so sockets
                     // see their peers go instead of hanging.
@@ -392,8 +390,8 @@ impl Reactor {
                     return;
                 }
             }
-            for ev in events.iter() {
-                self.on_event(ev);
+            for ev in ready.iter() {
+                self.on_event(*ev);
             }
             let commands = std::mem::take(&mut *self.shared.mailbox.lock());
             for command in commands {
@@ -418,17 +416,10 @@ impl Reactor {
         self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn register(&self, source: &impl std::os::fd::AsRawFd, key: Key) -> io::Result<()> {
-        let raw = source.as_raw_fd();
-        // SAFETY: every registered descriptor belongs to a source in `self.sources`, and
-        // `remove` deletes it from the poller before the source (and so the descriptor)
-        // is dropped.
-        #[allow(unsafe_code)]
-        unsafe {
-            self.shared
-                .poller
-                .add_with_mode(raw, Event::all(key), PollMode::Edge)
-        }
+    fn register(&self, source: &impl std::os::fd::AsFd, key: Key) -> io::Result<()> {
+        // `remove` deletes every registered descriptor from the poller before the source
+        // (and so the descriptor) is dropped.
+        self.shared.poller.add(source.as_fd(), key)
     }
 
     /// Removes a source from the poller and the slab.
@@ -449,7 +440,7 @@ impl Reactor {
         Some(source)
     }
 
-    fn on_event(&mut self, ev: Event) {
+    fn on_event(&mut self, ev: Ready) {
         let key = ev.key;
         match self.sources.get_mut(key) {
             Some(Source::Listener(_)) => self.accept_all(key),
@@ -459,7 +450,7 @@ impl Reactor {
                 }
             }
             Some(Source::Engine(engine)) => {
-                engine.on_ready(ev.readable, ev.writable);
+                engine.on_ready(ev.readable, ev.writable, ev.hup);
                 self.drive_engine(key);
             }
             Some(Source::Connecter(_)) | None => {}
