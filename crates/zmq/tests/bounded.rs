@@ -133,9 +133,11 @@ fn stream_notifications_stop_at_the_receive_high_water_mark() {
     let cycles = wait_settled(&served, CYCLES);
     server.join().unwrap();
     let queued = drain(&client);
+    // The mark bounds the pipe; the STREAM socket may hold one more message it has taken
+    // from the pipe to route (libzmq's `stream_t` prefetches one likewise).
     assert!(
-        queued <= HWM as usize,
-        "{queued} notifications queued after {cycles} connections, more than RCVHWM {HWM}"
+        queued <= HWM as usize + 1,
+        "{queued} notifications queued after {cycles} connections, more than RCVHWM {HWM} + 1"
     );
     assert!(queued > 0, "the notifications below the mark are kept");
 }
