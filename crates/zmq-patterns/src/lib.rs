@@ -119,6 +119,7 @@ mod pipeline;
 mod rep;
 mod req;
 mod router;
+mod routing_ids;
 mod set;
 mod stream;
 mod trie;

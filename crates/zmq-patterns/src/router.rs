@@ -1,15 +1,14 @@
 //! ROUTER (RFC 28): routing-id prefixed receiving, routing-id addressed sending.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 
 use bytes::Bytes;
 use zmtp_codec::{Frame, SocketType};
 
 use crate::fq::FairQueue;
 use crate::lb::Outbound;
-use crate::{
-    seed_u32, write_probe, Attach, Pattern, PatternError, PatternOption, PeerId, PeerInfo, Peers,
-};
+use crate::routing_ids::RoutingIds;
+use crate::{write_probe, Attach, Pattern, PatternError, PatternOption, PeerId, PeerInfo, Peers};
 
 /// The ROUTER pattern.
 ///
@@ -31,12 +30,8 @@ use crate::{
 #[derive(Debug)]
 pub struct Router {
     fq: FairQueue,
-    /// The peer with each routing id.
-    by_id: BTreeMap<Bytes, PeerId>,
-    /// Each peer's routing id.
-    ids: BTreeMap<PeerId, Bytes>,
-    /// The counter of the next generated routing id.
-    next_id: u32,
+    /// Each peer's routing id, both ways.
+    ids: RoutingIds,
     out: Outbound,
     /// The message being received: its routing-id frame, then its frames.
     inbox: VecDeque<Frame>,
@@ -52,9 +47,7 @@ impl Router {
     pub fn new(seed: u64) -> Self {
         Self {
             fq: FairQueue::default(),
-            by_id: BTreeMap::new(),
-            ids: BTreeMap::new(),
-            next_id: seed_u32(seed),
+            ids: RoutingIds::new(seed),
             out: Outbound::Idle,
             inbox: VecDeque::new(),
             mandatory: false,
@@ -66,47 +59,24 @@ impl Router {
 
     /// The routing id of an attached peer.
     pub fn routing_id(&self, peer: PeerId) -> Option<&Bytes> {
-        self.ids.get(&peer)
+        self.ids.id(peer)
     }
 
     /// The peer attached under a routing id.
     pub fn peer(&self, routing_id: &[u8]) -> Option<PeerId> {
-        self.by_id.get(routing_id).copied()
-    }
-
-    /// A generated routing id not in use.
-    fn generate_id(&mut self) -> Bytes {
-        loop {
-            let n = self.next_id;
-            self.next_id = n.wrapping_add(1);
-            let [a, b, c, d] = n.to_be_bytes();
-            let id = Bytes::copy_from_slice(&[0, a, b, c, d]);
-            if !self.by_id.contains_key(&id) {
-                return id;
-            }
-        }
+        self.ids.peer(routing_id)
     }
 
     /// Forgets a peer entirely.
     fn forget(&mut self, peer: PeerId) {
         self.fq.detach(peer);
-        if let Some(id) = self.ids.remove(&peer) {
-            self.by_id.remove(&id);
-        }
+        self.ids.remove(peer);
         self.out = self.out.detached(peer);
     }
 
     /// Moves the next message, behind its routing-id frame, into the inbox.
     fn fill(&mut self, peers: &mut dyn Peers) -> bool {
-        if !self.inbox.is_empty() {
-            return true;
-        }
-        let Some(peer) = self.fq.fetch(peers, &mut self.inbox) else {
-            return false;
-        };
-        let id = self.ids.get(&peer).cloned().unwrap_or_default();
-        self.inbox.push_front(Frame::more(id));
-        true
+        self.ids.fill(&mut self.fq, &mut self.inbox, peers)
     }
 }
 
@@ -116,15 +86,15 @@ impl Pattern for Router {
     }
 
     fn attach(&mut self, peer: PeerId, info: PeerInfo, peers: &mut dyn Peers) -> Attach {
-        if self.ids.contains_key(&peer) {
+        if self.ids.contains(peer) {
             // Attached already: nothing changes.
             return Attach::Accepted;
         }
         let mut result = Attach::Accepted;
         let id = if info.routing_id.is_empty() {
-            self.generate_id()
+            self.ids.generate()
         } else {
-            if let Some(&old) = self.by_id.get(&info.routing_id) {
+            if let Some(old) = self.ids.peer(&info.routing_id) {
                 if !self.handover {
                     return Attach::Refused;
                 }
@@ -139,7 +109,6 @@ impl Pattern for Router {
         if self.probe_router {
             write_probe(peer, peers);
         }
-        self.by_id.insert(id.clone(), peer);
         self.ids.insert(peer, id);
         self.fq.attach(peer);
         result
@@ -163,7 +132,7 @@ impl Pattern for Router {
                     // A routing id with no message after it: ignored, as in libzmq.
                     return Ok(());
                 }
-                match self.by_id.get(&frame.data).copied() {
+                match self.ids.peer(&frame.data) {
                     Some(peer) if peers.can_write(peer) => Outbound::To(peer),
                     Some(_) if self.mandatory => return Err(PatternError::Again(Some(frame))),
                     None if self.mandatory => return Err(PatternError::HostUnreachable),
@@ -199,7 +168,7 @@ impl Pattern for Router {
         if !self.mandatory || self.out != Outbound::Idle {
             return true;
         }
-        self.ids.keys().any(|&peer| peers.can_write(peer))
+        self.ids.peers().any(|peer| peers.can_write(peer))
     }
 
     fn dropped_at_hwm(&self) -> u64 {

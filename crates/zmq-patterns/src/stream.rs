@@ -1,7 +1,7 @@
 //! STREAM: raw byte-stream peers (TCP without ZMTP), addressed by routing id, as libzmq's
 //! `stream_t`.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use bytes::Bytes;
@@ -9,7 +9,8 @@ use zmtp_codec::{Frame, SocketType};
 
 use crate::fq::FairQueue;
 use crate::lb::Outbound;
-use crate::{seed_u32, Attach, Pattern, PatternError, PatternOption, PeerId, PeerInfo, Peers};
+use crate::routing_ids::RoutingIds;
+use crate::{Attach, Pattern, PatternError, PatternOption, PeerId, PeerInfo, Peers};
 
 /// The STREAM pattern.
 ///
@@ -34,12 +35,8 @@ use crate::{seed_u32, Attach, Pattern, PatternError, PatternOption, PeerId, Peer
 #[derive(Debug)]
 pub struct Stream {
     fq: FairQueue,
-    /// The peer with each routing id.
-    by_id: BTreeMap<Bytes, PeerId>,
-    /// Each peer's routing id.
-    ids: BTreeMap<PeerId, Bytes>,
-    /// The counter of the next generated routing id.
-    next_id: u32,
+    /// Each peer's routing id, both ways.
+    ids: RoutingIds,
     /// The last routing id generated (libzmq's `ZMQ_ROUTING_ID` of a STREAM socket).
     last_generated: Option<Bytes>,
     /// After a routing-id frame: where its data frame goes.
@@ -55,9 +52,7 @@ impl Stream {
     pub fn new(seed: u64) -> Self {
         Self {
             fq: FairQueue::default(),
-            by_id: BTreeMap::new(),
-            ids: BTreeMap::new(),
-            next_id: seed_u32(seed),
+            ids: RoutingIds::new(seed),
             last_generated: None,
             out: Outbound::Idle,
             inbox: VecDeque::new(),
@@ -67,47 +62,24 @@ impl Stream {
 
     /// The routing id of an attached peer.
     pub fn routing_id(&self, peer: PeerId) -> Option<&Bytes> {
-        self.ids.get(&peer)
+        self.ids.id(peer)
     }
 
     /// The peer attached under a routing id.
     pub fn peer(&self, routing_id: &[u8]) -> Option<PeerId> {
-        self.by_id.get(routing_id).copied()
-    }
-
-    /// A generated routing id not in use.
-    fn generate_id(&mut self) -> Bytes {
-        loop {
-            let n = self.next_id;
-            self.next_id = n.wrapping_add(1);
-            let [a, b, c, d] = n.to_be_bytes();
-            let id = Bytes::copy_from_slice(&[0, a, b, c, d]);
-            if !self.by_id.contains_key(&id) {
-                return id;
-            }
-        }
+        self.ids.peer(routing_id)
     }
 
     /// Forgets a peer entirely.
     fn forget(&mut self, peer: PeerId) {
         self.fq.detach(peer);
-        if let Some(id) = self.ids.remove(&peer) {
-            self.by_id.remove(&id);
-        }
+        self.ids.remove(peer);
         self.out = self.out.detached(peer);
     }
 
     /// Moves the next message, behind its routing-id frame, into the inbox.
     fn fill(&mut self, peers: &mut dyn Peers) -> bool {
-        if !self.inbox.is_empty() {
-            return true;
-        }
-        let Some(peer) = self.fq.fetch(peers, &mut self.inbox) else {
-            return false;
-        };
-        let id = self.ids.get(&peer).cloned().unwrap_or_default();
-        self.inbox.push_front(Frame::more(id));
-        true
+        self.ids.fill(&mut self.fq, &mut self.inbox, peers)
     }
 }
 
@@ -117,19 +89,18 @@ impl Pattern for Stream {
     }
 
     fn attach(&mut self, peer: PeerId, info: PeerInfo, _peers: &mut dyn Peers) -> Attach {
-        if self.ids.contains_key(&peer) {
+        if self.ids.contains(peer) {
             return Attach::Accepted;
         }
         let id = if info.routing_id.is_empty() {
-            let id = self.generate_id();
+            let id = self.ids.generate();
             self.last_generated = Some(id.clone());
             id
-        } else if self.by_id.contains_key(&info.routing_id) {
+        } else if self.ids.peer(&info.routing_id).is_some() {
             return Attach::Refused;
         } else {
             info.routing_id
         };
-        self.by_id.insert(id.clone(), peer);
         self.ids.insert(peer, id);
         self.fq.attach(peer);
         Attach::Accepted
@@ -152,7 +123,7 @@ impl Pattern for Stream {
                 // frame after it; see ARCHITECTURE.md).
                 return Ok(());
             }
-            self.out = match self.by_id.get(&frame.data).copied() {
+            self.out = match self.ids.peer(&frame.data) {
                 Some(peer) if peers.can_write(peer) => Outbound::To(peer),
                 Some(_) => return Err(PatternError::Again(Some(frame))),
                 None => return Err(PatternError::HostUnreachable),
