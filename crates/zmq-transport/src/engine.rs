@@ -446,6 +446,20 @@ impl Engine {
         }
         loop {
             let mut progress = false;
+            // Decoding comes before reading: the next read waits until every whole frame
+            // read so far is in the pipe, so input that the pipe cannot take yet (it is at
+            // its high-water mark) stays in the kernel instead of piling up here.
+            if self.failing.is_none() {
+                if matches!(self.phase, Phase::Handshake(_)) {
+                    progress |= self.drive_handshake(ctx)?;
+                }
+                if matches!(self.phase, Phase::Active(_))
+                    && !self.input.is_empty()
+                    && !self.in_blocked
+                {
+                    progress |= self.decode_traffic()?;
+                }
+            }
             // Nothing is read after a failed handshake, nor while a ZAP handler decides:
             // the peer's bytes wait in the kernel, not in our memory.
             let reading = self.failing.is_none() && self.zap.is_none();
@@ -467,17 +481,6 @@ impl Engine {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => progress = true,
                     Err(e) => return Err(EngineEnd::Io(e)),
-                }
-            }
-            if self.failing.is_none() {
-                if matches!(self.phase, Phase::Handshake(_)) {
-                    progress |= self.drive_handshake(ctx)?;
-                }
-                if matches!(self.phase, Phase::Active(_))
-                    && !self.input.is_empty()
-                    && !self.in_blocked
-                {
-                    progress |= self.decode_traffic()?;
                 }
             }
             progress |= self.pull_outbound()?;
@@ -545,6 +548,14 @@ impl Engine {
         match pending {
             Some(len) if len > MIN_SPARE && len > self.input.len() => self.read_large_body(len),
             _ => {
+                // Reads wait until the input holds no whole frame (`run_traffic` decodes
+                // first): at most part of one small frame is buffered here.
+                debug_assert!(
+                    !matches!(self.phase, Phase::Active(_))
+                        || self.input.len() <= MIN_SPARE + zmtp_codec::frame::MAX_HEADER_SIZE,
+                    "read with {} bytes of input not yet decoded",
+                    self.input.len()
+                );
                 self.ensure_spare();
                 // After a large frame, another may follow: read little, so that its first
                 // bytes are not copied twice (here and into its own buffer).

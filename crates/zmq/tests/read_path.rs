@@ -51,7 +51,12 @@ fn endpoint(transport: &str) -> String {
 }
 
 fn connected(ctx: &Context, transport: &str) -> (Socket, Socket) {
+    connected_with_hwm(ctx, transport, 1000)
+}
+
+fn connected_with_hwm(ctx: &Context, transport: &str, rcvhwm: i32) -> (Socket, Socket) {
     let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.set_rcvhwm(rcvhwm).unwrap();
     pull.set_rcvtimeo(30_000).unwrap();
     pull.bind(&endpoint(transport)).unwrap();
     let ep = pull.get_last_endpoint().unwrap().unwrap();
@@ -146,4 +151,40 @@ fn tcp_multipart_mixed() {
 #[test]
 fn ipc_multipart_mixed() {
     multipart_mixed("ipc");
+}
+
+/// Small messages into a receiver that takes them in bursts, so that its pipe fills and
+/// drains again and again with whole frames still in the engine's read buffer: they must
+/// go to the pipe before anything more is read (before, each refill read 64 KiB more and
+/// copied everything buffered into a new buffer, so the buffer grew and 16 B to 32 B
+/// streams ran ten times slower than 64 B ones).
+fn small_messages_to_a_full_pipe(transport: &str) {
+    const COUNT: usize = 100_000;
+    let ctx = Context::new();
+    let (push, pull) = connected_with_hwm(&ctx, transport, 100);
+    let sender = thread::spawn(move || {
+        for k in 0..COUNT {
+            push.send(payload(k, 16 + k % 17), 0).unwrap();
+        }
+        push
+    });
+    for k in 0..COUNT {
+        if k % 1000 == 0 {
+            // Let the pipe fill while the engine holds more input.
+            thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let got = pull.recv_bytes(0).unwrap();
+        assert!(got == payload(k, 16 + k % 17), "message {k}");
+    }
+    drop(sender.join().unwrap());
+}
+
+#[test]
+fn tcp_small_messages_to_a_full_pipe() {
+    small_messages_to_a_full_pipe("tcp");
+}
+
+#[test]
+fn ipc_small_messages_to_a_full_pipe() {
+    small_messages_to_a_full_pipe("ipc");
 }
