@@ -840,6 +840,7 @@ impl Engine {
                     socket_type: est.peer_socket_type,
                     metadata: Arc::clone(&metadata),
                     endpoint_id: self.endpoint_id(),
+                    in_process: false,
                 });
                 ours
             }

@@ -77,6 +77,7 @@ impl Engine {
                     socket_type: None,
                     metadata: Arc::clone(&metadata),
                     endpoint_id: self.endpoint_id(),
+                    in_process: false,
                 });
                 ours
             }

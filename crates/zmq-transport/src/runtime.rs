@@ -40,6 +40,9 @@ pub struct NewPeer {
     pub metadata: Arc<Metadata>,
     /// The bind this peer came through, if any (a bound endpoint's peers close with it).
     pub endpoint_id: Option<EndpointId>,
+    /// An inproc peer: another socket's thread moves its messages, with no I/O thread
+    /// in between (a socket whose peers are all inproc may spin briefly before it sleeps).
+    pub in_process: bool,
 }
 
 impl NewPeer {
@@ -56,6 +59,7 @@ impl NewPeer {
             socket_type,
             metadata: Arc::new(Metadata::new()),
             endpoint_id,
+            in_process: false,
         }
     }
 }
@@ -66,6 +70,7 @@ impl fmt::Debug for NewPeer {
             .field("routing_id", &self.routing_id)
             .field("socket_type", &self.socket_type)
             .field("endpoint_id", &self.endpoint_id)
+            .field("in_process", &self.in_process)
             .finish()
     }
 }
@@ -486,6 +491,7 @@ impl Runtime {
                         socket_type: Some(socket_type),
                         metadata,
                         endpoint_id: Some(id),
+                        in_process: true,
                     });
                 }
                 PendingInproc::Deferred {
@@ -561,6 +567,7 @@ impl Runtime {
             socket_type: None,
             metadata: Arc::new(Metadata::new()),
             endpoint_id: Some(id),
+            in_process: true,
         });
     }
 }
@@ -601,6 +608,7 @@ fn join_inproc(
         socket_type: Some(options.socket_type),
         metadata: ours_md,
         endpoint_id: Some(binder.id),
+        in_process: true,
     });
     link.attach(NewPeer {
         pipe: ours,
@@ -608,6 +616,7 @@ fn join_inproc(
         socket_type: Some(binder.options.socket_type),
         metadata: theirs_md,
         endpoint_id: Some(id),
+        in_process: true,
     });
 }
 

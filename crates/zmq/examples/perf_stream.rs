@@ -7,8 +7,9 @@
 //! valgrind --tool=callgrind target/release/examples/perf_stream inproc 64 100000
 //! ```
 //!
-//! Arguments: transport (`inproc`, `tcp` or `ipc`), size in bytes, count. Subtract a run
-//! with a smaller count to take out start-up and read instructions per message.
+//! Arguments: transport (`inproc`, `tcp` or `ipc`), size in bytes, count, and `curve` to
+//! run the stream over CURVE (tcp and ipc). Subtract a run with a smaller count to take out
+//! start-up and read instructions per message.
 
 use std::env;
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
     let transport = args.get(1).map_or("inproc", String::as_str);
     let size: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
     let count: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let curve = args.get(4).is_some_and(|a| a == "curve");
     let endpoint = match transport {
         "inproc" => "inproc://perf-stream".to_owned(),
         "tcp" => "tcp://127.0.0.1:*".to_owned(),
@@ -28,7 +30,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(&endpoint, size, count) {
+    match run(&endpoint, size, count, curve) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("perf_stream: {e}");
@@ -37,14 +39,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(endpoint: &str, size: usize, count: usize) -> zmq::Result<()> {
+fn run(endpoint: &str, size: usize, count: usize, curve: bool) -> zmq::Result<()> {
     let ctx = zmq::Context::new();
     let pull = ctx.socket(zmq::PULL)?;
+    let push = ctx.socket(zmq::PUSH)?;
+    if curve {
+        let server = zmq::CurveKeyPair::new()?;
+        let client = zmq::CurveKeyPair::new()?;
+        pull.set_curve_server(true)?;
+        pull.set_curve_secretkey(&server.secret_key)?;
+        push.set_curve_serverkey(&server.public_key)?;
+        push.set_curve_publickey(&client.public_key)?;
+        push.set_curve_secretkey(&client.secret_key)?;
+    }
     pull.bind(endpoint)?;
     let endpoint = pull
         .get_last_endpoint()?
         .unwrap_or_else(|_| endpoint.to_owned());
-    let push = ctx.socket(zmq::PUSH)?;
     push.connect(&endpoint)?;
     let sender = thread::spawn(move || -> zmq::Result<()> {
         let payload = vec![7u8; size];
