@@ -42,7 +42,7 @@ use crate::errno;
 use crate::heartbeat::{Expiry, Heartbeat, PingSettings};
 use crate::monitor::{self, EventKind, MonitorEvent};
 use crate::options::TransportOptions;
-use crate::pipe::{pipe_pair, PipeEnd, Read as PipeRead, Wakeup};
+use crate::pipe::{pipe_pair, PipeEnd, Read as PipeRead, Wake, Wakeup};
 use crate::reactor::{Ctx, Key, Scheduled, TimerId, TimerKind, Timers};
 use crate::runtime::{EndpointId, NewPeer, SocketLink};
 use crate::stream::Stream;
@@ -198,6 +198,9 @@ pub(crate) struct Engine {
     awaiting_subscription: bool,
     /// The connection's endpoint, as its monitor events name it.
     endpoint: Arc<str>,
+    /// The waker for the outbound pipe when the socket's own thread may write this
+    /// connection's messages ([`Engine::write_direct`]); `None`: the I/O thread's.
+    direct_waker: Option<Arc<dyn Wake>>,
 }
 
 impl Engine {
@@ -299,11 +302,68 @@ impl Engine {
             pong: None,
             awaiting_subscription,
             endpoint,
+            direct_waker: None,
         };
         if raw {
             engine.become_raw(ctx);
         }
         engine
+    }
+
+    /// Whether the socket's thread should write this connection's messages itself when it
+    /// finds the connection idle: for REQ and REP, whose strict send-receive alternation
+    /// leaves nothing to batch, so that the hop to the I/O thread (a wake-up, a few
+    /// microseconds) is spared on every request and reply.
+    pub(crate) fn wants_direct_writes(&self) -> bool {
+        matches!(self.options.socket_type, SocketType::Req | SocketType::Rep)
+    }
+
+    /// Sets the waker of the outbound pipe that tries [`Engine::write_direct`] first.
+    pub(crate) fn set_direct_waker(&mut self, waker: Arc<dyn Wake>) {
+        self.direct_waker = Some(waker);
+    }
+
+    /// Called on the socket's thread when its message made the outbound pipe readable:
+    /// if the connection is idle (traffic flowing, nothing queued, writable), pulls the
+    /// pipe's messages and writes them now. Returns true when that left nothing for the
+    /// I/O thread to do; false when the I/O thread must run (the write would block, the
+    /// connection is closing or failed, a heartbeat is due...), and it is then woken as
+    /// without this path.
+    ///
+    /// PINGs and PONGs are left to the I/O thread, which keeps their timers.
+    pub(crate) fn write_direct(&mut self) -> bool {
+        let idle = matches!(self.phase, Phase::Active(_))
+            && self.writable
+            && self.out.is_empty()
+            && !self.closing
+            && !self.out_closed
+            && self.failed.is_none()
+            && self.failing.is_none()
+            && !self.heartbeat_due
+            && self.pong.is_none();
+        if !idle {
+            return false;
+        }
+        loop {
+            if let Err(end) = self.pull_outbound(false) {
+                self.failed = Some(end);
+                return false;
+            }
+            if self.out.is_empty() {
+                return !self.out_closed;
+            }
+            match self.write_some() {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.writable = false;
+                    return false;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Left to the I/O thread, which reads what the peer sent before (an ERROR,
+                // the end of the stream) and then meets the error itself.
+                Err(_) => return false,
+            }
+        }
     }
 
     pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
@@ -483,7 +543,7 @@ impl Engine {
                     Err(e) => return Err(EngineEnd::Io(e)),
                 }
             }
-            progress |= self.pull_outbound()?;
+            progress |= self.pull_outbound(true)?;
             if self.writable && !self.out.is_empty() {
                 match self.write_some() {
                     Ok(n) => progress |= n > 0,
@@ -845,7 +905,9 @@ impl Engine {
                 ours
             }
         };
-        pipe.reader.set_waker(Arc::clone(ctx.waker), ctx.key as u64);
+        let reader_waker = self.direct_waker.as_ref().unwrap_or(ctx.waker);
+        pipe.reader
+            .set_waker(Arc::clone(reader_waker), ctx.key as u64);
         pipe.writer.set_waker(Arc::clone(ctx.waker), ctx.key as u64);
         pipe.writer.set_metadata(metadata);
         // An unversioned ZMTP 1.0 peer sends no subscriptions: a publisher subscribes it to
@@ -957,7 +1019,10 @@ impl Engine {
     /// where the high-water mark counts them, so a peer that stops reading makes the
     /// sender block (or see `EAGAIN`) after SNDHWM messages plus what the kernel holds,
     /// instead of after a whole batch of them.
-    fn pull_outbound(&mut self) -> Result<bool, EngineEnd> {
+    ///
+    /// `heartbeats`: queue a due PING or PONG between messages (the I/O thread does;
+    /// [`Engine::write_direct`] leaves them to it).
+    fn pull_outbound(&mut self, heartbeats: bool) -> Result<bool, EngineEnd> {
         if matches!(self.phase, Phase::Handshake(_)) || !self.writable {
             return Ok(false);
         }
@@ -966,7 +1031,7 @@ impl Engine {
         };
         let mut progress = false;
         while self.out.len() < OUT_BATCH {
-            if self.out_at_start {
+            if self.out_at_start && heartbeats {
                 progress |= queue_heartbeat(
                     &mut self.heartbeat,
                     &mut self.pong,

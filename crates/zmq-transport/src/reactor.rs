@@ -16,6 +16,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
+use std::sync::Weak;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -292,7 +293,35 @@ enum Source {
         stream: Stream,
         owner: Key,
     },
-    Engine(Box<Engine>),
+    Engine(EngineCell),
+}
+
+/// An engine, behind a lock so that the socket's thread can write for it
+/// ([`Engine::write_direct`], through [`DirectWaker`]). The I/O thread takes the engine
+/// out when it ends; the socket's thread only ever tries the lock.
+type EngineCell = Arc<Mutex<Option<Box<Engine>>>>;
+
+/// The waker of an engine's outbound pipe when its socket's thread may write: it first
+/// tries to write the messages there and then; if it cannot (the engine is busy on the
+/// I/O thread, or is not idle), the I/O thread is woken as usual.
+struct DirectWaker {
+    engine: Weak<Mutex<Option<Box<Engine>>>>,
+    io: Arc<dyn Wake>,
+}
+
+impl Wake for DirectWaker {
+    fn wake(&self, token: u64, why: Wakeup) {
+        if why == Wakeup::Readable {
+            let written = self.engine.upgrade().is_some_and(|cell| {
+                cell.try_lock()
+                    .is_some_and(|mut engine| engine.as_mut().is_some_and(|e| e.write_direct()))
+            });
+            if written {
+                return;
+            }
+        }
+        self.io.wake(token, why);
+    }
 }
 
 struct ListenerSource {
@@ -428,7 +457,7 @@ impl Reactor {
         let fd = match &source {
             Source::Listener(l) => Some(l.listener.as_fd_raw()),
             Source::Connecting { stream, .. } => Some(std::os::fd::AsRawFd::as_raw_fd(stream)),
-            Source::Engine(e) => Some(e.raw_fd()),
+            Source::Engine(cell) => cell.lock().as_ref().map(|e| e.raw_fd()),
             Source::Connecter(_) => None,
         };
         if let Some(fd) = fd {
@@ -449,8 +478,10 @@ impl Reactor {
                     self.connect_finished(key);
                 }
             }
-            Some(Source::Engine(engine)) => {
-                engine.on_ready(ev.readable, ev.writable, ev.hup);
+            Some(Source::Engine(cell)) => {
+                if let Some(engine) = cell.lock().as_mut() {
+                    engine.on_ready(ev.readable, ev.writable, ev.hup);
+                }
                 self.drive_engine(key);
             }
             Some(Source::Connecter(_)) | None => {}
@@ -499,8 +530,10 @@ impl Reactor {
                 self.linger_done();
             }
             Command::PipeWake { key, why } => {
-                if let Some(Source::Engine(engine)) = self.sources.get_mut(key) {
-                    engine.on_pipe_wake(why);
+                if let Some(Source::Engine(cell)) = self.sources.get_mut(key) {
+                    if let Some(engine) = cell.lock().as_mut() {
+                        engine.on_pipe_wake(why);
+                    }
                     self.drive_engine(key);
                 }
             }
@@ -540,14 +573,18 @@ impl Reactor {
                     self.drop_connecter(key);
                 }
             }
-            (TimerKind::Handshake | TimerKind::Linger, Some(Source::Engine(engine))) => {
-                if let Some(end) = engine.timer_fired(id, kind) {
+            (TimerKind::Handshake | TimerKind::Linger, Some(Source::Engine(cell))) => {
+                let end = cell.lock().as_mut().and_then(|e| e.timer_fired(id, kind));
+                if let Some(end) = end {
                     self.end_engine(key, end);
                 }
             }
-            (TimerKind::Heartbeat, Some(Source::Engine(engine))) => {
+            (TimerKind::Heartbeat, Some(Source::Engine(cell))) => {
                 // The engine checks its heartbeat deadlines when it runs.
-                let fired = engine.heartbeat_timer_fired(id);
+                let fired = cell
+                    .lock()
+                    .as_mut()
+                    .is_some_and(|e| e.heartbeat_timer_fired(id));
                 if fired {
                     self.drive_engine(key);
                 }
@@ -642,29 +679,43 @@ impl Reactor {
                 self.shared.lingering.fetch_add(1, Ordering::AcqRel);
             }
         }
-        self.sources.insert(Source::Engine(Box::new(engine)));
+        let cell: EngineCell = Arc::new(Mutex::new(None));
+        if engine.wants_direct_writes() {
+            engine.set_direct_waker(Arc::new(DirectWaker {
+                engine: Arc::downgrade(&cell),
+                io: Arc::clone(&self.waker),
+            }));
+        }
+        *cell.lock() = Some(Box::new(engine));
+        self.sources.insert(Source::Engine(cell));
         self.drive_engine(key);
         Some(key)
     }
 
     fn drive_engine(&mut self, key: Key) {
-        let Some(Source::Engine(engine)) = self.sources.get_mut(key) else {
+        let Some(Source::Engine(cell)) = self.sources.get(key) else {
             return;
         };
+        let cell = Arc::clone(cell);
         let mut ctx = Ctx {
             key,
             waker: &self.waker,
             timers: &mut self.timers,
             zap: &self.zap,
         };
-        if let Err(end) = engine.run(&mut ctx) {
+        let result = cell.lock().as_mut().map_or(Ok(()), |e| e.run(&mut ctx));
+        if let Err(end) = result {
             self.end_engine(key, end);
         }
     }
 
     /// Tears an engine down and tells its owner.
     fn end_engine(&mut self, key: Key, why: EngineEnd) {
-        let Some(Source::Engine(engine)) = self.remove(key) else {
+        let Some(Source::Engine(cell)) = self.remove(key) else {
+            return;
+        };
+        // Taken under the lock: a socket thread that got the lock before finds nothing.
+        let Some(engine) = cell.lock().take() else {
             return;
         };
         let lingering = engine.is_lingering();
@@ -1082,7 +1133,11 @@ impl Reactor {
             .sources
             .iter()
             .filter_map(|(k, s)| match s {
-                Source::Engine(e) if e.endpoint_id() == Some(id) => Some(k),
+                Source::Engine(cell)
+                    if cell.lock().as_ref().and_then(|e| e.endpoint_id()) == Some(id) =>
+                {
+                    Some(k)
+                }
                 _ => None,
             })
             .collect();
@@ -1145,14 +1200,18 @@ impl Reactor {
             }
         }
         for key in engines {
-            if let Some(Source::Engine(engine)) = self.sources.get_mut(key) {
+            if let Some(Source::Engine(cell)) = self.sources.get(key) {
                 let mut ctx = Ctx {
                     key,
                     waker: &self.waker,
                     timers: &mut self.timers,
                     zap: &self.zap,
                 };
-                if engine.start_linger(linger, &mut ctx) {
+                let lingers = cell
+                    .lock()
+                    .as_mut()
+                    .is_some_and(|e| e.start_linger(linger, &mut ctx));
+                if lingers {
                     self.shared.lingering.fetch_add(1, Ordering::AcqRel);
                 }
             }

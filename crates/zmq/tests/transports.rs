@@ -112,6 +112,7 @@ macro_rules! suite {
 suite!(
     pair,
     req_rep,
+    req_rep_written_by_the_callers,
     req_router,
     dealer_rep,
     dealer_router,
@@ -328,6 +329,57 @@ fn req_rep(tr: Tr) {
         seen.insert(k);
     }
     assert_eq!(seen.len(), 2, "both REPs should have served requests");
+}
+
+/// REQ and REP write their messages from the caller's thread when the connection is idle
+/// (`Engine::write_direct`), and hand over to the I/O thread when a write would block: a
+/// message larger than the kernel takes at once, PINGs due between requests, two clients
+/// whose replies the REP writes while the I/O thread reads their requests.
+fn req_rep_written_by_the_callers(tr: Tr) {
+    let ctx = Context::new();
+    let rep = sock(&ctx, zmq::REP);
+    rep.set_heartbeat_ivl(5).unwrap();
+    rep.set_heartbeat_timeout(2000).unwrap();
+    let ep = bind(&rep, tr);
+    let make = |seed: usize, len: usize| -> Vec<u8> {
+        (0..len)
+            .map(|i| (i.wrapping_mul(131) ^ seed) as u8)
+            .collect()
+    };
+    let clients: Vec<_> = (0..2)
+        .map(|c| {
+            let req = sock(&ctx, zmq::REQ);
+            req.set_heartbeat_ivl(5).unwrap();
+            // A whole frame must arrive within the timeout, and 8 MiB ones take a while.
+            req.set_heartbeat_timeout(2000).unwrap();
+            req.connect(&ep).unwrap();
+            thread::spawn(move || {
+                let sizes = [0, 1, 64, 8 << 10, 300 << 10, 8 << 20, 5];
+                for round in 0..3 {
+                    for (k, &len) in sizes.iter().enumerate() {
+                        let seed = c * 1000 + round * 100 + k;
+                        req.send_multipart([make(seed, len), make(seed + 1, 3)], 0)
+                            .unwrap();
+                        let reply = recv_parts(&req);
+                        assert_eq!(reply.len(), 2, "client {c} round {round} size {len}");
+                        assert!(reply[0] == make(seed, len), "client {c}: body of {len} B");
+                        assert_eq!(reply[1], make(seed + 1, 3));
+                    }
+                    // Idle long enough for PINGs both ways.
+                    thread::sleep(Duration::from_millis(20));
+                }
+                req
+            })
+        })
+        .collect();
+    for _ in 0..(2 * 3 * 7) {
+        let request = recv_parts(&rep);
+        let refs: Vec<&[u8]> = request.iter().map(Vec::as_slice).collect();
+        send_parts(&rep, &refs);
+    }
+    for client in clients {
+        drop(client.join().unwrap());
+    }
 }
 
 fn req_router(tr: Tr) {
