@@ -60,6 +60,11 @@ const MIN_SPARE: usize = 16 * 1024;
 /// The most read at once after a large frame body: the next frame's header, and the start
 /// of its body if it is another large frame (libzmq reads headers through 8 KiB too).
 const AFTER_LARGE_READ: usize = 8 * 1024;
+/// The most reserved at once for a large frame body; beyond it, the buffer grows with the
+/// bytes that arrive (at most doubling). Reads go straight into the reserved capacity, so
+/// capacity no byte has reached is never written: it costs address space, not memory, and
+/// a peer that announces a large frame and sends nothing makes no pages resident.
+const LARGE_BODY_RESERVE: usize = 4 * 1024 * 1024;
 /// Outbound bytes gathered before writing, so one connection cannot hog the thread.
 const OUT_BATCH: usize = 256 * 1024;
 /// The most chunks handed to one vectored write.
@@ -592,9 +597,10 @@ impl Engine {
     ///   without a copy (`unsplit` of two halves of one allocation), and the decoder splits
     ///   frames off the front of `input`, sharing the allocation.
     /// - A large frame (its body longer than [`MIN_SPARE`]): the body gathers in a buffer
-    ///   of its own, whose capacity (never zeroed) grows with the bytes that arrive (at most
-    ///   doubling), never to the announced size at once, so a peer's announcement alone
-    ///   allocates nothing. On Linux each read goes straight into that capacity (rustix's
+    ///   of its own: its capacity (never zeroed) is reserved for the whole body up to
+    ///   [`LARGE_BODY_RESERVE`], then grows with the bytes that arrive (at most doubling),
+    ///   so a peer's announcement alone makes no memory resident, and bodies up to 4 MiB
+    ///   are never moved by a reallocation. On Linux each read goes straight into that capacity (rustix's
     ///   safe `read` into a `Vec`'s spare capacity: no zeroing, no copy); elsewhere through
     ///   `scratch` (zeroed once, reused). Reads stop at the body's end, so the body is one
     ///   allocation that becomes the message as is.
@@ -636,9 +642,9 @@ impl Engine {
     fn read_large_body(&mut self, len: usize) -> io::Result<(usize, usize)> {
         if !self.large_body {
             // The body's first bytes move to its own buffer (reads so far shared theirs).
-            let buffered = self.input.len();
             let mut body = Vec::new();
-            body.reserve_exact(len.min(buffered.max(READ_CHUNK) * 2));
+            body.try_reserve_exact(len.min(LARGE_BODY_RESERVE))
+                .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
             body.extend_from_slice(&self.input);
             self.input.clear();
             self.body = body;
@@ -648,7 +654,8 @@ impl Engine {
         if self.body.capacity() == have {
             // At most doubling what arrived, and never past the body's end.
             self.body
-                .reserve_exact((len - have).min(have.max(READ_CHUNK)));
+                .try_reserve_exact((len - have).min(have.max(READ_CHUNK)))
+                .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
         }
         // The capacity never exceeds the body: a read cannot take the next frame's bytes.
         self.body.shrink_to(len);
