@@ -201,6 +201,16 @@ impl WriteBatch {
         }
     }
 
+    /// Appends what `write` puts at the end of the batch's last chunk (a frame sealed in
+    /// place, say), and returns what `write` returns. Whatever `write` appended, even when
+    /// it reports a failure, is counted as waiting to be written.
+    pub fn push_with<R>(&mut self, write: impl FnOnce(&mut BytesMut) -> R) -> R {
+        let before = self.tail.len();
+        let result = write(&mut self.tail);
+        self.len += self.tail.len() - before;
+        result
+    }
+
     /// Appends a command frame. Nothing is appended on error.
     pub fn push_command(&mut self, command: &Command) -> Result<(), EncodeError> {
         let before = self.tail.len();

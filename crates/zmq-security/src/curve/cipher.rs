@@ -80,7 +80,6 @@ impl CurveCipher {
                 key: key.clone(),
                 prefix: ours,
                 next: Some(next_nonce),
-                scratch: BytesMut::new(),
             },
             opener: CurveOpener {
                 key,
@@ -146,8 +145,6 @@ pub struct CurveSealer {
     prefix: &'static [u8; 16],
     /// The next short nonce; `None` once all are used.
     next: Option<u64>,
-    /// Reused for sealing into a [`WriteBatch`].
-    scratch: BytesMut,
 }
 
 impl CurveSealer {
@@ -193,12 +190,8 @@ impl CurveSealer {
         } else {
             FrameFlags::NONE
         };
-        let mut scratch = core::mem::take(&mut self.scratch);
-        let result = self.seal_frame(flags, payload, &mut scratch);
-        out.push_raw(&scratch);
-        scratch.clear();
-        self.scratch = scratch;
-        result
+        // Sealed in place at the end of the batch: one copy of the payload.
+        out.push_with(|tail| self.seal_frame(flags, payload, tail))
     }
 
     /// Seals a command (PING, PONG, SUBSCRIBE, CANCEL, JOIN, LEAVE...) into `out`.
@@ -210,20 +203,12 @@ impl CurveSealer {
         command
             .validate()
             .map_err(|e| HandshakeError::Decode(DecodeError::Command(e)))?;
-        let mut scratch = core::mem::take(&mut self.scratch);
-        let result = self.seal_with(
-            FrameFlags::COMMAND,
-            command.encoded_len(),
-            &mut scratch,
-            |buf| {
+        out.push_with(|tail| {
+            self.seal_with(FrameFlags::COMMAND, command.encoded_len(), tail, |buf| {
                 // Validated above, so encoding cannot fail.
                 let _ = command.encode(buf);
-            },
-        );
-        out.push_raw(&scratch);
-        scratch.clear();
-        self.scratch = scratch;
-        result
+            })
+        })
     }
 
     /// Seals a subscription (or its cancellation) in the form the peer's version uses, as
@@ -244,15 +229,12 @@ impl CurveSealer {
             };
             self.seal_command(&command, out)
         } else {
-            let mut scratch = core::mem::take(&mut self.scratch);
-            let result = self.seal_with(FrameFlags::NONE, 1 + topic.len(), &mut scratch, |buf| {
-                buf.put_u8(u8::from(subscribe));
-                buf.put_slice(topic);
-            });
-            out.push_raw(&scratch);
-            scratch.clear();
-            self.scratch = scratch;
-            result
+            out.push_with(|tail| {
+                self.seal_with(FrameFlags::NONE, 1 + topic.len(), tail, |buf| {
+                    buf.put_u8(u8::from(subscribe));
+                    buf.put_slice(topic);
+                })
+            })
         }
     }
 

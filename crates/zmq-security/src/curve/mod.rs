@@ -33,14 +33,12 @@
 
 pub(crate) mod cipher;
 pub(crate) mod client;
+pub(crate) mod secretbox;
 pub(crate) mod server;
 
 pub use cipher::{CurveCipher, CurveOpener, CurveSealer};
 
 use core::fmt;
-use crypto_secretbox::aead::generic_array::GenericArray;
-use crypto_secretbox::aead::{AeadInPlace, KeyInit};
-use crypto_secretbox::{Kdf, XSalsa20Poly1305};
 use rand_core::CryptoRngCore;
 use zeroize::Zeroize;
 
@@ -188,14 +186,10 @@ impl BoxKey {
         if !shared.was_contributory() {
             return None;
         }
-        let mut key = XSalsa20Poly1305::kdf(
-            GenericArray::from_slice(shared.as_bytes()),
-            &GenericArray::default(),
-        );
-        let mut out = Secret([0; KEY_LEN]);
-        out.0.copy_from_slice(&key);
-        key.as_mut_slice().zeroize();
-        Some(Self(out))
+        Some(Self(Secret(secretbox::hsalsa20(
+            shared.as_bytes(),
+            &[0; 16],
+        ))))
     }
 
     /// A `crypto_secretbox` key.
@@ -203,35 +197,18 @@ impl BoxKey {
         Self(key.clone())
     }
 
-    /// The cipher of this key (it zeroizes its copy when dropped).
-    fn cipher(&self) -> XSalsa20Poly1305 {
-        XSalsa20Poly1305::new(GenericArray::from_slice(&self.0 .0))
-    }
-
     /// Encrypts `buf` in place and returns the tag (the box is the tag, then `buf`).
     pub(crate) fn seal(&self, nonce: &[u8; 24], buf: &mut [u8]) -> [u8; TAG_LEN] {
-        let tag = self
-            .cipher()
-            .encrypt_in_place_detached(GenericArray::from_slice(nonce), b"", buf)
-            // Only associated data can make it fail, and there is none.
-            .unwrap_or_default();
-        tag.into()
+        secretbox::seal(&self.0 .0, nonce, buf)
     }
 
     /// Checks `tag` (in constant time) and decrypts `buf` in place; `false` if the box is
     /// not authentic, in which case `buf` is left encrypted.
     pub(crate) fn open(&self, nonce: &[u8; 24], tag: &[u8], buf: &mut [u8]) -> bool {
-        if tag.len() != TAG_LEN {
+        let Ok(tag) = <&[u8; TAG_LEN]>::try_from(tag) else {
             return false;
-        }
-        self.cipher()
-            .decrypt_in_place_detached(
-                GenericArray::from_slice(nonce),
-                b"",
-                buf,
-                GenericArray::from_slice(tag),
-            )
-            .is_ok()
+        };
+        secretbox::open(&self.0 .0, nonce, tag, buf)
     }
 
     /// Seals `plaintext` and appends the box (tag, then ciphertext) to `out`.
