@@ -42,7 +42,7 @@ use crate::errno;
 use crate::heartbeat::{Expiry, Heartbeat, PingSettings};
 use crate::monitor::{self, EventKind, MonitorEvent};
 use crate::options::TransportOptions;
-use crate::pipe::{pipe_pair, PipeEnd, Read as PipeRead, Wake, Wakeup};
+use crate::pipe::{pipe_pair, DirectRead, PipeEnd, Read as PipeRead, Wake, Wakeup};
 use crate::reactor::{Ctx, Key, Scheduled, TimerId, TimerKind, Timers};
 use crate::runtime::{EndpointId, NewPeer, SocketLink};
 use crate::stream::Stream;
@@ -206,6 +206,13 @@ pub(crate) struct Engine {
     /// The waker for the outbound pipe when the socket's own thread may write this
     /// connection's messages ([`Engine::write_direct`]); `None`: the I/O thread's.
     direct_waker: Option<Arc<dyn Wake>>,
+    /// The same, as what lets the socket's thread wait for this connection's input and
+    /// read it ([`Engine::begin_direct_read`]); published on the inbound pipe while the
+    /// connection carries traffic.
+    direct_reader: Option<Arc<dyn DirectRead>>,
+    /// The socket's thread is waiting for input on the stream: the I/O thread does not
+    /// read meanwhile.
+    reader_away: bool,
 }
 
 impl Engine {
@@ -308,6 +315,8 @@ impl Engine {
             awaiting_subscription,
             endpoint,
             direct_waker: None,
+            direct_reader: None,
+            reader_away: false,
         };
         if raw {
             engine.become_raw(ctx);
@@ -323,9 +332,71 @@ impl Engine {
         matches!(self.options.socket_type, SocketType::Req | SocketType::Rep)
     }
 
-    /// Sets the waker of the outbound pipe that tries [`Engine::write_direct`] first.
-    pub(crate) fn set_direct_waker(&mut self, waker: Arc<dyn Wake>) {
+    /// Sets the waker of the outbound pipe that tries [`Engine::write_direct`] first, and
+    /// what lets the socket's thread read ([`Engine::begin_direct_read`]).
+    pub(crate) fn set_direct(&mut self, waker: Arc<dyn Wake>, reader: Arc<dyn DirectRead>) {
         self.direct_waker = Some(waker);
+        self.direct_reader = Some(reader);
+    }
+
+    /// Called on the socket's thread before it waits for this connection's input itself:
+    /// if the connection is idle (traffic flowing, nothing buffered or known to be
+    /// readable, nothing for the I/O thread to do), the I/O thread stops reading until
+    /// [`Engine::end_direct_read`], and the stream's descriptor is returned to wait on.
+    pub(crate) fn begin_direct_read(&mut self) -> Option<std::os::fd::RawFd> {
+        let idle = matches!(self.phase, Phase::Active(_))
+            && self.pipe.is_some()
+            && self.input.is_empty()
+            && !self.large_body
+            && !self.readable
+            && !self.reader_away
+            && !self.hup
+            && !self.eof
+            && !self.in_blocked
+            && !self.closing
+            && self.failed.is_none()
+            && self.failing.is_none()
+            && !self.heartbeat_due
+            && self.pong.is_none();
+        if !idle {
+            return None;
+        }
+        self.reader_away = true;
+        Some(self.raw_fd())
+    }
+
+    /// Ends a wait begun with [`Engine::begin_direct_read`]: when the stream was seen
+    /// readable, reads and decodes into the socket's pipe until the stream is drained (or
+    /// the pipe is full). Returns whether the I/O thread must run: the stream ended or
+    /// failed, a PONG waits to be written, input is left that the pipe cannot take yet.
+    pub(crate) fn end_direct_read(&mut self, readable: bool) -> bool {
+        self.reader_away = false;
+        self.readable |= readable;
+        loop {
+            if !self.input.is_empty() && !self.in_blocked {
+                match self.decode_traffic() {
+                    Ok(_) => {}
+                    Err(end) => {
+                        self.failed = Some(end);
+                        return true;
+                    }
+                }
+            }
+            if !self.readable || self.eof || self.in_blocked {
+                break;
+            }
+            match self.read_some() {
+                Ok((0, _)) => self.eof = true,
+                Ok((n, room)) => self.readable = n == room || self.hup,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.failed = Some(EngineEnd::Io(e));
+                    return true;
+                }
+            }
+        }
+        self.eof || self.readable || self.pong.is_some() || self.heartbeat_due
     }
 
     /// Called on the socket's thread when its message made the outbound pipe readable:
@@ -369,6 +440,11 @@ impl Engine {
                 Err(_) => return false,
             }
         }
+    }
+
+    /// Writable, with nothing queued: a "writable" readiness event has nothing to add.
+    pub(crate) fn write_idle(&self) -> bool {
+        self.writable && self.out.is_empty()
     }
 
     pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
@@ -527,7 +603,7 @@ impl Engine {
             }
             // Nothing is read after a failed handshake, nor while a ZAP handler decides:
             // the peer's bytes wait in the kernel, not in our memory.
-            let reading = self.failing.is_none() && self.zap.is_none();
+            let reading = self.failing.is_none() && self.zap.is_none() && !self.reader_away;
             if reading && self.readable && !self.eof && !self.in_blocked {
                 match self.read_some() {
                     Ok((0, _)) => {
@@ -917,6 +993,7 @@ impl Engine {
             .set_waker(Arc::clone(reader_waker), ctx.key as u64);
         pipe.writer.set_waker(Arc::clone(ctx.waker), ctx.key as u64);
         pipe.writer.set_metadata(metadata);
+        pipe.writer.set_direct_reader(self.direct_reader.clone());
         // An unversioned ZMTP 1.0 peer sends no subscriptions: a publisher subscribes it to
         // everything, as libzmq does (`process_routing_id_msg`).
         if unversioned && matches!(self.options.socket_type, SocketType::Pub | SocketType::XPub) {
@@ -1100,6 +1177,10 @@ impl Engine {
                 why,
                 EngineEnd::Drained | EngineEnd::Terminated | EngineEnd::Detached
             );
+        if let Some(pipe) = &self.pipe {
+            // The socket's thread can no longer read for this connection.
+            pipe.writer.set_direct_reader(None);
+        }
         match self.pipe.take() {
             Some(mut pipe) if keep => {
                 // A message cut off by the disconnect is dropped whole.

@@ -33,8 +33,10 @@
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crossbeam_queue::SegQueue;
 use parking_lot::Mutex;
@@ -59,6 +61,26 @@ pub enum Wakeup {
 pub trait Wake: Send + Sync {
     /// Called with the token the end was registered with. Must not block.
     fn wake(&self, token: u64, why: Wakeup);
+}
+
+/// A connection whose input the socket's own thread may wait for and read, instead of
+/// the I/O thread reading it and waking the socket (REQ and REP, where every message is
+/// awaited by a caller blocked in a receive: that wake-up is a few microseconds of each
+/// one-way trip).
+///
+/// [`DirectRead::wait`] and [`DirectRead::finish`] come in pairs: while the socket's
+/// thread waits, the I/O thread leaves the connection's input alone.
+pub trait DirectRead: Send + Sync {
+    /// Waits until the connection has input, `wake` (the socket's own wake-up descriptor)
+    /// is readable, or `timeout` passes. `None`: the connection cannot be waited on this
+    /// way now (it is busy, has input buffered, is closing...), and nothing was waited
+    /// for; `Some(readable)` otherwise, to be followed by [`DirectRead::finish`].
+    fn wait(&self, wake: BorrowedFd<'_>, timeout: Option<Duration>) -> Option<bool>;
+
+    /// Ends a wait: reads and decodes what arrived (when `readable`) into the socket's
+    /// pipe, and hands anything else (end of stream, errors, a PONG to send) to the I/O
+    /// thread.
+    fn finish(&self, readable: bool);
 }
 
 type Waker = Option<(Arc<dyn Wake>, u64)>;
@@ -120,6 +142,8 @@ struct Rare {
     /// The properties of the peer the messages come from, set by the engine after each
     /// handshake.
     metadata: Option<Arc<Metadata>>,
+    /// The connection behind the writer, when the reader's thread may read it itself.
+    direct_reader: Option<Arc<dyn DirectRead>>,
 }
 
 impl Shared {
@@ -409,6 +433,12 @@ impl Writer {
         self.shared.metadata_epoch.fetch_add(1, Ordering::Release);
     }
 
+    /// Publishes (or withdraws) the connection the reader's thread may read itself
+    /// ([`DirectRead`]).
+    pub fn set_direct_reader(&self, reader: Option<Arc<dyn DirectRead>>) {
+        self.shared.rare.lock().direct_reader = reader;
+    }
+
     /// Discards the frames of an unfinished message.
     pub fn rollback(&mut self) {
         self.pending.truncate(self.complete_frames);
@@ -648,6 +678,12 @@ impl Reader {
     /// properties.
     pub fn metadata(&self) -> Option<&Arc<Metadata>> {
         self.metadata.as_ref()
+    }
+
+    /// The connection behind the writer, if this reader's thread may wait for its input
+    /// and read it itself ([`DirectRead`]).
+    pub fn direct_reader(&self) -> Option<Arc<dyn DirectRead>> {
+        self.shared.rare.lock().direct_reader.clone()
     }
 
     fn message_read(&mut self) {

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -26,8 +27,9 @@ use slab::Slab;
 use crate::endpoint::Host;
 use crate::engine::{Engine, EngineEnd, Owner};
 use crate::monitor::{self, EventKind};
+use crate::net::{self, PollFd};
 use crate::options::TransportOptions;
-use crate::pipe::{PipeEnd, Wake, Wakeup};
+use crate::pipe::{DirectRead, PipeEnd, Wake, Wakeup};
 use crate::runtime::display_addr;
 use crate::runtime::{EndpointId, SocketLink};
 use crate::stream::{self, Listener, Stream, UnixAddr};
@@ -299,22 +301,139 @@ enum Source {
 /// An engine, behind a lock so that the socket's thread can write for it
 /// ([`Engine::write_direct`], through [`DirectWaker`]). The I/O thread takes the engine
 /// out when it ends; the socket's thread only ever tries the lock.
-type EngineCell = Arc<Mutex<Option<Box<Engine>>>>;
+type EngineCell = Arc<EngineShared>;
+
+/// What [`EngineCell`] holds.
+struct EngineShared {
+    engine: Mutex<Option<Box<Engine>>>,
+    /// The socket's thread waits for the connection's input ([`DirectRead`]): a readiness
+    /// event that says only "readable" is left to it, without taking the lock.
+    away: AtomicBool,
+    /// Such an event came while `away` was set: the socket's thread reads when it
+    /// finishes its wait.
+    missed: AtomicBool,
+    /// A write may be under way or blocked: a "writable" event may matter. Cleared when
+    /// the engine is writable with nothing queued, so that the event that follows every
+    /// write of a request-reply exchange (the kernel freed the space) costs no lock.
+    writing: AtomicBool,
+}
+
+impl EngineShared {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            engine: Mutex::new(None),
+            away: AtomicBool::new(false),
+            missed: AtomicBool::new(false),
+            writing: AtomicBool::new(true),
+        })
+    }
+
+    fn lock(&self) -> parking_lot::MutexGuard<'_, Option<Box<Engine>>> {
+        self.engine.lock()
+    }
+
+    fn try_lock(&self) -> Option<parking_lot::MutexGuard<'_, Option<Box<Engine>>>> {
+        self.engine.try_lock()
+    }
+
+    /// Whether a readiness event that says only "readable" is for the socket's thread,
+    /// which waits on the connection: it is then noted in `missed` for it. Both flags are
+    /// sequentially consistent, and `away` is checked again after `missed` is set, so an
+    /// event is never dropped when the wait ends at the same time: either the socket's
+    /// thread sees `missed`, or this thread handles the event itself.
+    fn leave_to_reader(&self) -> bool {
+        if !self.away.load(Ordering::SeqCst) {
+            return false;
+        }
+        self.missed.store(true, Ordering::SeqCst);
+        self.away.load(Ordering::SeqCst)
+    }
+}
 
 /// The waker of an engine's outbound pipe when its socket's thread may write: it first
 /// tries to write the messages there and then; if it cannot (the engine is busy on the
 /// I/O thread, or is not idle), the I/O thread is woken as usual.
+///
+/// It also lets the socket's thread wait for the connection's input and read it
+/// ([`DirectRead`], through [`Engine::begin_direct_read`] and [`Engine::end_direct_read`]).
 struct DirectWaker {
-    engine: Weak<Mutex<Option<Box<Engine>>>>,
+    engine: Weak<EngineShared>,
     io: Arc<dyn Wake>,
+    /// The engine's key, for waking the I/O thread about it.
+    key: Key,
+}
+
+impl DirectRead for DirectWaker {
+    fn wait(&self, wake: BorrowedFd<'_>, timeout: Option<Duration>) -> Option<bool> {
+        let cell = self.engine.upgrade()?;
+        let fd = {
+            let mut guard = cell.try_lock()?;
+            let fd = guard.as_mut()?.begin_direct_read()?;
+            cell.away.store(true, Ordering::SeqCst);
+            fd
+        };
+        // Without the lock while waiting: the I/O thread keeps its timers and writes. If
+        // it ends the connection meanwhile, the socket's pipe closes, which wakes `wake`.
+        let mut fds = [
+            PollFd {
+                fd,
+                events: net::POLLIN,
+                revents: 0,
+            },
+            PollFd {
+                fd: wake.as_raw_fd(),
+                events: net::POLLIN,
+                revents: 0,
+            },
+        ];
+        let readable = match net::poll_fds(&mut fds, timeout) {
+            Ok(_) => fds[0].revents != 0,
+            // Let the reads find out.
+            Err(_) => true,
+        };
+        Some(readable)
+    }
+
+    fn finish(&self, readable: bool) {
+        let Some(cell) = self.engine.upgrade() else {
+            return;
+        };
+        let mut guard = cell.lock();
+        let Some(engine) = guard.as_mut() else {
+            cell.away.store(false, Ordering::SeqCst);
+            return;
+        };
+        let missed = cell.missed.swap(false, Ordering::SeqCst);
+        let mut poke = engine.end_direct_read(readable || missed);
+        // `away` is cleared only now, so that the I/O thread's event for the input just
+        // read (it often wakes after this thread) is left here instead of contending for
+        // the lock. An event it noted while this thread read may be for input that came
+        // after the last read: read once more.
+        cell.away.store(false, Ordering::SeqCst);
+        if cell.missed.swap(false, Ordering::SeqCst) {
+            poke |= engine.end_direct_read(true);
+        }
+        drop(guard);
+        if poke {
+            self.io.wake(self.key as u64, Wakeup::Readable);
+        }
+    }
 }
 
 impl Wake for DirectWaker {
     fn wake(&self, token: u64, why: Wakeup) {
         if why == Wakeup::Readable {
             let written = self.engine.upgrade().is_some_and(|cell| {
-                cell.try_lock()
-                    .is_some_and(|mut engine| engine.as_mut().is_some_and(|e| e.write_direct()))
+                cell.try_lock().is_some_and(|mut engine| {
+                    engine.as_mut().is_some_and(|e| {
+                        // Set before the write, so that a "writable" event that follows
+                        // a blocked write is never skipped.
+                        cell.writing.store(true, Ordering::SeqCst);
+                        let done = e.write_direct();
+                        cell.writing.store(!e.write_idle(), Ordering::SeqCst);
+                        done
+                    })
+                })
             });
             if written {
                 return;
@@ -456,14 +575,14 @@ impl Reactor {
         let source = self.sources.try_remove(key)?;
         let fd = match &source {
             Source::Listener(l) => Some(l.listener.as_fd_raw()),
-            Source::Connecting { stream, .. } => Some(std::os::fd::AsRawFd::as_raw_fd(stream)),
+            Source::Connecting { stream, .. } => Some(AsRawFd::as_raw_fd(stream)),
             Source::Engine(cell) => cell.lock().as_ref().map(|e| e.raw_fd()),
             Source::Connecter(_) => None,
         };
         if let Some(fd) = fd {
             // SAFETY: the descriptor is still open: its owner is in `source`, alive here.
             #[allow(unsafe_code)]
-            let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
             let _ = self.shared.poller.delete(borrowed);
         }
         Some(source)
@@ -479,8 +598,15 @@ impl Reactor {
                 }
             }
             Some(Source::Engine(cell)) => {
+                // What the event can tell the engine: input, unless the socket's thread
+                // waits for it; room to write, only if a write is under way or blocked.
+                let readable = ev.readable && (ev.hup || !cell.leave_to_reader());
+                let writable = ev.writable && cell.writing.load(Ordering::SeqCst);
+                if !readable && !writable && !ev.hup {
+                    return;
+                }
                 if let Some(engine) = cell.lock().as_mut() {
-                    engine.on_ready(ev.readable, ev.writable, ev.hup);
+                    engine.on_ready(readable, ev.writable, ev.hup);
                 }
                 self.drive_engine(key);
             }
@@ -614,7 +740,7 @@ impl Reactor {
                     monitor::emit(
                         &*link,
                         EventKind::Accepted,
-                        monitor::value(std::os::fd::AsRawFd::as_raw_fd(&stream)),
+                        monitor::value(AsRawFd::as_raw_fd(&stream)),
                         &endpoint,
                         |ev| ev.peer_address = peer_address(&stream),
                     );
@@ -679,12 +805,14 @@ impl Reactor {
                 self.shared.lingering.fetch_add(1, Ordering::AcqRel);
             }
         }
-        let cell: EngineCell = Arc::new(Mutex::new(None));
+        let cell: EngineCell = EngineShared::new();
         if engine.wants_direct_writes() {
-            engine.set_direct_waker(Arc::new(DirectWaker {
+            let direct = Arc::new(DirectWaker {
                 engine: Arc::downgrade(&cell),
                 io: Arc::clone(&self.waker),
-            }));
+                key,
+            });
+            engine.set_direct(direct.clone(), direct);
         }
         *cell.lock() = Some(Box::new(engine));
         self.sources.insert(Source::Engine(cell));
@@ -703,7 +831,11 @@ impl Reactor {
             timers: &mut self.timers,
             zap: &self.zap,
         };
-        let result = cell.lock().as_mut().map_or(Ok(()), |e| e.run(&mut ctx));
+        let result = cell.lock().as_mut().map_or(Ok(()), |e| {
+            let result = e.run(&mut ctx);
+            cell.writing.store(!e.write_idle(), Ordering::SeqCst);
+            result
+        });
         if let Err(end) = result {
             self.end_engine(key, end);
         }
@@ -1002,7 +1134,7 @@ impl Reactor {
         monitor::emit(
             &*link,
             EventKind::Connected,
-            monitor::value(std::os::fd::AsRawFd::as_raw_fd(&stream)),
+            monitor::value(AsRawFd::as_raw_fd(&stream)),
             &endpoint,
             |ev| ev.peer_address = peer_address(&stream),
         );
@@ -1101,7 +1233,7 @@ impl Reactor {
     /// Closes a connect attempt's descriptor (failed or timed out), as libzmq reports it.
     fn close_attempt(&mut self, owner: Key, sock_key: Key) {
         let fd = match self.sources.get(sock_key) {
-            Some(Source::Connecting { stream, .. }) => std::os::fd::AsRawFd::as_raw_fd(stream),
+            Some(Source::Connecting { stream, .. }) => AsRawFd::as_raw_fd(stream),
             _ => return,
         };
         self.remove(sock_key);
@@ -1268,7 +1400,7 @@ impl Reactor {
 
 impl Listener {
     pub(crate) fn as_fd_raw(&self) -> std::os::fd::RawFd {
-        std::os::fd::AsRawFd::as_raw_fd(self)
+        AsRawFd::as_raw_fd(self)
     }
 }
 

@@ -32,6 +32,11 @@ struct Mailbox {
     wakes: Vec<(u64, Wakeup)>,
     /// The socket's thread waits on the condition variable.
     sleeping: bool,
+    /// The socket's thread waits in `poll` on a connection and on `Shared::wake_pipe`
+    /// ([`Core::wait_direct`]).
+    polling: bool,
+    /// A byte was written to the wake pipe since it was last drained.
+    pipe_signalled: bool,
     /// The context is terminating: blocking calls return ETERM.
     terminated: bool,
 }
@@ -47,6 +52,9 @@ pub(crate) struct Shared {
     cond: Condvar,
     /// The descriptor given out by `ZMQ_FD`, and the end written to signal it.
     signal: Mutex<Option<(UnixStream, UnixStream)>>,
+    /// Wakes the socket's thread from a wait on a connection ([`Core::wait_direct`]):
+    /// made on first use; `None` inside if it could not be made.
+    wake_pipe: std::sync::OnceLock<Option<(UnixStream, UnixStream)>>,
     /// The socket's monitors and event counters.
     pub(crate) monitor: Hub,
 }
@@ -58,16 +66,37 @@ impl Shared {
             mail: AtomicBool::new(false),
             cond: Condvar::new(),
             signal: Mutex::new(None),
+            wake_pipe: std::sync::OnceLock::new(),
             monitor: Hub::new(),
         })
     }
 
-    fn notify(&self, mailbox: &Mailbox) {
+    fn notify(&self, mailbox: &mut Mailbox) {
         self.mail.store(true, Ordering::Release);
         if mailbox.sleeping {
             self.cond.notify_one();
         }
+        if mailbox.polling && !mailbox.pipe_signalled {
+            if let Some(Some((_, tx))) = self.wake_pipe.get() {
+                // A full pipe already wakes the poll.
+                let _ = (&*tx).write(&[1]);
+                mailbox.pipe_signalled = true;
+            }
+        }
         self.raise_signal();
+    }
+
+    /// The end of the wake pipe to poll, made on first use.
+    fn wake_pipe(&self) -> Option<&UnixStream> {
+        self.wake_pipe
+            .get_or_init(|| {
+                let (rx, tx) = UnixStream::pair().ok()?;
+                rx.set_nonblocking(true).ok()?;
+                tx.set_nonblocking(true).ok()?;
+                Some((rx, tx))
+            })
+            .as_ref()
+            .map(|(rx, _)| rx)
     }
 
     /// Makes the `ZMQ_FD` descriptor readable, if one was handed out.
@@ -103,7 +132,7 @@ impl Shared {
     pub(crate) fn terminate(&self) {
         let mut mailbox = self.mailbox.lock();
         mailbox.terminated = true;
-        self.notify(&mailbox);
+        self.notify(&mut mailbox);
     }
 }
 
@@ -111,7 +140,7 @@ impl SocketLink for Shared {
     fn attach(&self, peer: NewPeer) {
         let mut mailbox = self.mailbox.lock();
         mailbox.peers.push(peer);
-        self.notify(&mailbox);
+        self.notify(&mut mailbox);
     }
 
     fn event_mask(&self) -> u32 {
@@ -127,7 +156,7 @@ impl Wake for Shared {
     fn wake(&self, token: u64, why: Wakeup) {
         let mut mailbox = self.mailbox.lock();
         mailbox.wakes.push((token, why));
-        self.notify(&mailbox);
+        self.notify(&mut mailbox);
     }
 }
 
@@ -553,6 +582,11 @@ impl Core {
     /// each, the most of an inproc round trip). With connections, the I/O thread of this
     /// process brings the messages, and a spinning caller would take the core it needs.
     pub(crate) fn wait(&self, deadline: Deadline) -> bool {
+        if self.peers.io_peers == 1 && self.peers.slots.len() == 1 {
+            if let Some(done) = self.wait_direct(deadline) {
+                return done;
+            }
+        }
         if self.peers.io_peers == 0 && !matches!(deadline, Deadline::Now) && spin_pays() {
             let start = Instant::now();
             'spin: loop {
@@ -586,6 +620,53 @@ impl Core {
                 return !mailbox.peers.is_empty() || !mailbox.wakes.is_empty();
             }
         }
+    }
+
+    /// The wait of a socket whose one peer is a connection its thread may read itself
+    /// (REQ and REP, see `zmq_transport::pipe::DirectRead`): `poll` on the connection and
+    /// on the wake pipe instead of the condition variable, then read what arrived here, so
+    /// that a reply reaches the caller without the I/O thread's wake-up in between.
+    /// `None`: not possible now (nothing was waited for); the caller waits as usual.
+    fn wait_direct(&self, deadline: Deadline) -> Option<bool> {
+        let timeout = match deadline {
+            Deadline::Now => return None,
+            Deadline::Never => None,
+            Deadline::At(at) => Some(at.saturating_duration_since(Instant::now())),
+        };
+        let reader = self
+            .peers
+            .slots
+            .values()
+            .next()?
+            .pipe
+            .reader
+            .direct_reader()?;
+        let wake = self.shared.wake_pipe()?;
+        let has_work = |m: &Mailbox| !m.peers.is_empty() || !m.wakes.is_empty() || m.terminated;
+        {
+            let mut mailbox = self.shared.mailbox.lock();
+            if has_work(&mailbox) {
+                return Some(true);
+            }
+            mailbox.polling = true;
+        }
+        let waited = reader.wait(std::os::fd::AsFd::as_fd(wake), timeout);
+        let signalled = {
+            let mut mailbox = self.shared.mailbox.lock();
+            mailbox.polling = false;
+            std::mem::take(&mut mailbox.pipe_signalled)
+        };
+        if signalled {
+            let mut buf = [0u8; 16];
+            while matches!((&*wake).read(&mut buf), Ok(n) if n > 0) {}
+        }
+        let readable = waited?;
+        reader.finish(readable);
+        let timed_out = matches!(deadline, Deadline::At(at) if Instant::now() >= at);
+        if timed_out {
+            return Some(has_work(&self.shared.mailbox.lock()));
+        }
+        Some(true)
     }
 
     /// Sends a frame, blocking until `deadline` while the pattern says EAGAIN.

@@ -113,6 +113,7 @@ suite!(
     pair,
     req_rep,
     req_rep_written_by_the_callers,
+    req_rep_read_by_the_callers,
     req_router,
     dealer_rep,
     dealer_router,
@@ -380,6 +381,108 @@ fn req_rep_written_by_the_callers(tr: Tr) {
     for client in clients {
         drop(client.join().unwrap());
     }
+}
+
+/// REQ and REP with one connection wait on it and read it from the caller's thread
+/// (`DirectRead`); everything else that may happen meanwhile still reaches them: a
+/// timeout, a second client (through the I/O thread), PINGs that must be answered while
+/// the caller waits, the peer going away, and the context's termination.
+fn req_rep_read_by_the_callers(tr: Tr) {
+    let mut ctx = Context::new();
+    let rep = sock(&ctx, zmq::REP);
+    let ep = bind(&rep, tr);
+    let req = sock(&ctx, zmq::REQ);
+    req.connect(&ep).unwrap();
+    req.send("warm-up", 0).unwrap();
+    assert_eq!(recv_str(&rep), "warm-up");
+    rep.send("ok", 0).unwrap();
+    assert_eq!(recv_str(&req), "ok");
+
+    // RCVTIMEO while waiting on the connection.
+    rep.set_rcvtimeo(100).unwrap();
+    let start = Instant::now();
+    assert_eq!(rep.recv_bytes(0), Err(Error::EAGAIN));
+    assert_elapsed(start, 90, 2000);
+    rep.set_rcvtimeo(TIMEOUT_MS).unwrap();
+
+    // A second client's request, read by the I/O thread, wakes a REP that waits on the
+    // first connection.
+    let waiter = thread::spawn(move || {
+        let got = recv_str(&rep);
+        (rep, got)
+    });
+    thread::sleep(Duration::from_millis(50));
+    let second = sock(&ctx, zmq::REQ);
+    second.connect(&ep).unwrap();
+    second.send("from the second", 0).unwrap();
+    let (rep, got) = waiter.join().unwrap();
+    assert_eq!(got, "from the second");
+    rep.send("to the second", 0).unwrap();
+    assert_eq!(recv_str(&second), "to the second");
+    drop(second);
+
+    // PINGs come while the REQ waits for a slow reply: it must answer them (it sends
+    // none of its own), or the REP (100 ms timeout) drops the connection and the reply is
+    // lost.
+    if tr != Tr::Inproc {
+        let (rep2, ep2) = bind_fresh(&ctx, tr, |s| {
+            s.set_heartbeat_ivl(10).unwrap();
+            s.set_heartbeat_timeout(100).unwrap();
+        });
+        let req2 = sock(&ctx, zmq::REQ);
+        req2.connect(&ep2).unwrap();
+        req2.send("slow", 0).unwrap();
+        assert_eq!(recv_str(&rep2), "slow");
+        let replier = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(500));
+            rep2.send("late", 0).unwrap();
+            rep2
+        });
+        assert_eq!(recv_str(&req2), "late");
+        drop(replier.join().unwrap());
+        drop(req2);
+    }
+
+    // The REP goes away while the REQ waits: the REQ keeps waiting (as libzmq's), until
+    // its timeout.
+    req.set_rcvtimeo(300).unwrap();
+    req.send("unanswered", 0).unwrap();
+    assert_eq!(recv_str(&rep), "unanswered");
+    let closer = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(50));
+        drop(rep);
+    });
+    assert_eq!(req.recv_bytes(0), Err(Error::EAGAIN));
+    closer.join().unwrap();
+
+    // Termination ends a wait on the connection with ETERM.
+    let rep = sock(&ctx, zmq::REP);
+    rep.set_rcvtimeo(-1).unwrap();
+    let ep = bind(&rep, tr);
+    let client = sock(&ctx, zmq::REQ);
+    client.connect(&ep).unwrap();
+    client.send("one", 0).unwrap();
+    assert_eq!(recv_str(&rep), "one");
+    rep.send("done", 0).unwrap();
+    assert_eq!(recv_str(&client), "done");
+    let waiter = thread::spawn(move || {
+        let r = rep.recv_bytes(0);
+        drop(rep);
+        r
+    });
+    thread::sleep(Duration::from_millis(50));
+    drop(client);
+    drop(req);
+    ctx.destroy().unwrap();
+    assert_eq!(waiter.join().unwrap(), Err(Error::ETERM));
+}
+
+/// A REP, configured by `setup` before its bind, and its endpoint.
+fn bind_fresh(ctx: &Context, tr: Tr, setup: impl FnOnce(&Socket)) -> (Socket, String) {
+    let rep = sock(ctx, zmq::REP);
+    setup(&rep);
+    let ep = bind(&rep, tr);
+    (rep, ep)
 }
 
 fn req_router(tr: Tr) {
