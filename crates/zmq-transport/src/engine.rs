@@ -340,14 +340,14 @@ impl Engine {
     }
 
     /// Called on the socket's thread before it waits for this connection's input itself:
-    /// if the connection is idle (traffic flowing, nothing buffered or known to be
-    /// readable, nothing for the I/O thread to do), the I/O thread stops reading until
+    /// if the connection is idle (traffic flowing, no whole frame buffered, nothing known
+    /// to be readable, nothing for the I/O thread to do), the I/O thread stops reading until
     /// [`Engine::end_direct_read`], and the stream's descriptor is returned to wait on.
     pub(crate) fn begin_direct_read(&mut self) -> Option<std::os::fd::RawFd> {
+        // Input may hold part of a frame (a large body gathering, say): what is buffered
+        // was decoded as far as it goes, unless the socket's queue is full.
         let idle = matches!(self.phase, Phase::Active(_))
             && self.pipe.is_some()
-            && self.input.is_empty()
-            && !self.large_body
             && !self.readable
             && !self.reader_away
             && !self.hup
