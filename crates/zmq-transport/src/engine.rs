@@ -341,8 +341,9 @@ impl Engine {
 
     /// Called on the socket's thread before it waits for this connection's input itself:
     /// if the connection is idle (traffic flowing, no whole frame buffered, nothing known
-    /// to be readable, nothing for the I/O thread to do), the I/O thread stops reading until
-    /// [`Engine::end_direct_read`], and the stream's descriptor is returned to wait on.
+    /// to be readable, nothing for the I/O thread to do), the I/O thread stops reading
+    /// until [`Engine::end_direct_read`], and the stream's descriptor is returned to wait
+    /// on.
     pub(crate) fn begin_direct_read(&mut self) -> Option<std::os::fd::RawFd> {
         // Input may hold part of a frame (a large body gathering, say): what is buffered
         // was decoded as far as it goes, unless the socket's queue is full.
@@ -676,8 +677,9 @@ impl Engine {
     ///   of its own: its capacity (never zeroed) is reserved for the whole body up to
     ///   [`LARGE_BODY_RESERVE`], then grows with the bytes that arrive (at most doubling),
     ///   so a peer's announcement alone makes no memory resident, and bodies up to 4 MiB
-    ///   are never moved by a reallocation. On Linux each read goes straight into that capacity (rustix's
-    ///   safe `read` into a `Vec`'s spare capacity: no zeroing, no copy); elsewhere through
+    ///   are never moved by a reallocation. On Linux each read goes straight into that
+    ///   capacity (rustix's safe `read` into a `Vec`'s spare capacity: no zeroing, no
+    ///   copy); elsewhere through
     ///   `scratch` (zeroed once, reused). Reads stop at the body's end, so the body is one
     ///   allocation that becomes the message as is.
     ///

@@ -73,7 +73,7 @@ pub trait Wake: Send + Sync {
 pub trait DirectRead: Send + Sync {
     /// Waits until the connection has input, `wake` (the socket's own wake-up descriptor)
     /// is readable, or `timeout` passes. `None`: the connection cannot be waited on this
-    /// way now (it is busy, has input buffered, is closing...), and nothing was waited
+    /// way now (busy, input known to be waiting, closing...), and nothing was waited
     /// for; `Some(readable)` otherwise, to be followed by [`DirectRead::finish`].
     fn wait(&self, wake: BorrowedFd<'_>, timeout: Option<Duration>) -> Option<bool>;
 

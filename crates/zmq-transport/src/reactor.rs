@@ -298,9 +298,10 @@ enum Source {
     Engine(EngineCell),
 }
 
-/// An engine, behind a lock so that the socket's thread can write for it
-/// ([`Engine::write_direct`], through [`DirectWaker`]). The I/O thread takes the engine
-/// out when it ends; the socket's thread only ever tries the lock.
+/// An engine, behind a lock so that the socket's thread can write and read for it
+/// ([`Engine::write_direct`], [`Engine::begin_direct_read`], through [`DirectWaker`]). The
+/// I/O thread takes the engine out when it ends; the socket's thread tries the lock
+/// (it blocks on it only to end a wait it began, for as long as the I/O thread's run).
 type EngineCell = Arc<EngineShared>;
 
 /// What [`EngineCell`] holds.
