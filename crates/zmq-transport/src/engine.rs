@@ -213,6 +213,9 @@ pub(crate) struct Engine {
     /// The socket's thread is waiting for input on the stream: the I/O thread does not
     /// read meanwhile.
     reader_away: bool,
+    /// What the I/O thread's poller watches the stream for (reading, writing): the
+    /// reactor keeps it in step with [`Engine::interest`].
+    pub(crate) watched: (bool, bool),
 }
 
 impl Engine {
@@ -317,6 +320,8 @@ impl Engine {
             direct_waker: None,
             direct_reader: None,
             reader_away: false,
+            // As the reactor registers every stream.
+            watched: (true, true),
         };
         if raw {
             engine.become_raw(ctx);
@@ -441,6 +446,14 @@ impl Engine {
                 Err(_) => return false,
             }
         }
+    }
+
+    /// What the I/O thread should be woken for: input, unless the socket's thread waits
+    /// for it itself; room to write, only after a write would have blocked (libzmq's
+    /// `set_pollout`/`reset_pollout`): a stream is writable nearly always, and each "room
+    /// again" edge would wake the thread for nothing.
+    pub(crate) fn interest(&self) -> (bool, bool) {
+        (!self.reader_away, !self.writable)
     }
 
     /// Writable, with nothing queued: a "writable" readiness event has nothing to add.

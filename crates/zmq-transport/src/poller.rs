@@ -86,6 +86,31 @@ mod epoll {
             Ok(epoll::delete(&self.epoll, fd)?)
         }
 
+        /// Changes what `fd` (added under `key`) is watched for; errors and hang-ups are
+        /// always reported. The readiness it has now is reported at once, so no edge is
+        /// lost when a watch is taken up again.
+        pub(crate) fn set_interest(
+            &self,
+            fd: BorrowedFd<'_>,
+            key: usize,
+            read: bool,
+            write: bool,
+        ) -> io::Result<()> {
+            let mut flags = EventFlags::ET;
+            if read {
+                flags |= EventFlags::IN | EventFlags::RDHUP;
+            }
+            if write {
+                flags |= EventFlags::OUT;
+            }
+            Ok(epoll::modify(
+                &self.epoll,
+                fd,
+                EventData::new_u64(key as u64),
+                flags,
+            )?)
+        }
+
         /// Wakes the thread in [`Poller::wait`] (or makes its next wait return at once).
         pub(crate) fn notify(&self) -> io::Result<()> {
             match rustix::io::write(&self.notifier, &1u64.to_ne_bytes()) {
@@ -172,6 +197,17 @@ mod portable {
 
         pub(crate) fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
             self.0.delete(fd)
+        }
+
+        pub(crate) fn set_interest(
+            &self,
+            fd: BorrowedFd<'_>,
+            key: usize,
+            read: bool,
+            write: bool,
+        ) -> io::Result<()> {
+            self.0
+                .modify_with_mode(fd, Event::new(key, read, write), PollMode::Edge)
         }
 
         pub(crate) fn notify(&self) -> io::Result<()> {

@@ -360,6 +360,8 @@ impl EngineShared {
 struct DirectWaker {
     engine: Weak<EngineShared>,
     io: Arc<dyn Wake>,
+    /// The I/O thread's poller, whose watch on the connection follows the engine.
+    shared: Arc<IoShared>,
     /// The engine's key, for waking the I/O thread about it.
     key: Key,
 }
@@ -369,8 +371,11 @@ impl DirectRead for DirectWaker {
         let cell = self.engine.upgrade()?;
         let fd = {
             let mut guard = cell.try_lock()?;
-            let fd = guard.as_mut()?.begin_direct_read()?;
+            let engine = guard.as_mut()?;
+            let fd = engine.begin_direct_read()?;
             cell.away.store(true, Ordering::SeqCst);
+            // The I/O thread is not woken for what this thread is about to read.
+            sync_interest(&self.shared, self.key, engine);
             fd
         };
         // Without the lock while waiting: the I/O thread keeps its timers and writes. If
@@ -414,6 +419,9 @@ impl DirectRead for DirectWaker {
         if cell.missed.swap(false, Ordering::SeqCst) {
             poke |= engine.end_direct_read(true);
         }
+        // Watched again: input that came after the last read is reported to the I/O
+        // thread at once.
+        sync_interest(&self.shared, self.key, engine);
         drop(guard);
         if poke {
             self.io.wake(self.key as u64, Wakeup::Readable);
@@ -432,6 +440,7 @@ impl Wake for DirectWaker {
                         cell.writing.store(true, Ordering::SeqCst);
                         let done = e.write_direct();
                         cell.writing.store(!e.write_idle(), Ordering::SeqCst);
+                        sync_interest(&self.shared, self.key, e);
                         done
                     })
                 })
@@ -811,6 +820,7 @@ impl Reactor {
             let direct = Arc::new(DirectWaker {
                 engine: Arc::downgrade(&cell),
                 io: Arc::clone(&self.waker),
+                shared: Arc::clone(&self.shared),
                 key,
             });
             engine.set_direct(direct.clone(), direct);
@@ -832,9 +842,13 @@ impl Reactor {
             timers: &mut self.timers,
             zap: &self.zap,
         };
+        let shared = &self.shared;
         let result = cell.lock().as_mut().map_or(Ok(()), |e| {
             let result = e.run(&mut ctx);
             cell.writing.store(!e.write_idle(), Ordering::SeqCst);
+            if result.is_ok() {
+                sync_interest(shared, key, e);
+            }
             result
         });
         if let Err(end) = result {
@@ -1396,6 +1410,23 @@ impl Reactor {
             std::mem::take(&mut *mailbox)
         };
         drop(left);
+    }
+}
+
+/// Brings the poller's watch on an engine's stream in line with what the engine wants to
+/// be woken for ([`Engine::interest`]). Called with the engine's lock held, from either
+/// thread, so the stream cannot close meanwhile. A change that fails (it cannot while the
+/// stream is registered, short of the kernel's memory) is tried again at the next call.
+fn sync_interest(shared: &IoShared, key: Key, engine: &mut Engine) {
+    let want = engine.interest();
+    if want == engine.watched {
+        return;
+    }
+    // SAFETY: the engine, which owns the descriptor, is alive: its lock is held.
+    #[allow(unsafe_code)]
+    let fd = unsafe { BorrowedFd::borrow_raw(engine.raw_fd()) };
+    if shared.poller.set_interest(fd, key, want.0, want.1).is_ok() {
+        engine.watched = want;
     }
 }
 
