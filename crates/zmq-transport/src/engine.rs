@@ -456,11 +456,6 @@ impl Engine {
         (!self.reader_away, !self.writable)
     }
 
-    /// Writable, with nothing queued: a "writable" readiness event has nothing to add.
-    pub(crate) fn write_idle(&self) -> bool {
-        self.writable && self.out.is_empty()
-    }
-
     pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
         std::os::fd::AsRawFd::as_raw_fd(&self.stream)
     }

@@ -10,8 +10,9 @@
 //! - the notification `eventfd` is registered once, edge-triggered, and never read: every
 //!   `write` to it raises a new edge, and its counter cannot saturate in practice (2^64 - 2
 //!   notifications; 58,000 years at ten million a second);
-//! - sources are registered once, edge-triggered, for reading and writing, and never
-//!   modified.
+//! - sources are registered once, edge-triggered; an engine's stream is then watched for
+//!   what the engine wants (`set_interest`): output only after a write would block, input
+//!   except while the socket's thread waits on it itself.
 //!
 //! Elsewhere the `polling` crate does the same job.
 

@@ -302,54 +302,7 @@ enum Source {
 /// ([`Engine::write_direct`], [`Engine::begin_direct_read`], through [`DirectWaker`]). The
 /// I/O thread takes the engine out when it ends; the socket's thread tries the lock
 /// (it blocks on it only to end a wait it began, for as long as the I/O thread's run).
-type EngineCell = Arc<EngineShared>;
-
-/// What [`EngineCell`] holds.
-struct EngineShared {
-    engine: Mutex<Option<Box<Engine>>>,
-    /// The socket's thread waits for the connection's input ([`DirectRead`]): a readiness
-    /// event that says only "readable" is left to it, without taking the lock.
-    away: AtomicBool,
-    /// Such an event came while `away` was set: the socket's thread reads when it
-    /// finishes its wait.
-    missed: AtomicBool,
-    /// A write may be under way or blocked: a "writable" event may matter. Cleared when
-    /// the engine is writable with nothing queued, so that the event that follows every
-    /// write of a request-reply exchange (the kernel freed the space) costs no lock.
-    writing: AtomicBool,
-}
-
-impl EngineShared {
-    fn new() -> Arc<Self> {
-        Arc::new(Self {
-            engine: Mutex::new(None),
-            away: AtomicBool::new(false),
-            missed: AtomicBool::new(false),
-            writing: AtomicBool::new(true),
-        })
-    }
-
-    fn lock(&self) -> parking_lot::MutexGuard<'_, Option<Box<Engine>>> {
-        self.engine.lock()
-    }
-
-    fn try_lock(&self) -> Option<parking_lot::MutexGuard<'_, Option<Box<Engine>>>> {
-        self.engine.try_lock()
-    }
-
-    /// Whether a readiness event that says only "readable" is for the socket's thread,
-    /// which waits on the connection: it is then noted in `missed` for it. Both flags are
-    /// sequentially consistent, and `away` is checked again after `missed` is set, so an
-    /// event is never dropped when the wait ends at the same time: either the socket's
-    /// thread sees `missed`, or this thread handles the event itself.
-    fn leave_to_reader(&self) -> bool {
-        if !self.away.load(Ordering::SeqCst) {
-            return false;
-        }
-        self.missed.store(true, Ordering::SeqCst);
-        self.away.load(Ordering::SeqCst)
-    }
-}
+type EngineCell = Arc<Mutex<Option<Box<Engine>>>>;
 
 /// The waker of an engine's outbound pipe when its socket's thread may write: it first
 /// tries to write the messages there and then; if it cannot (the engine is busy on the
@@ -358,7 +311,7 @@ impl EngineShared {
 /// It also lets the socket's thread wait for the connection's input and read it
 /// ([`DirectRead`], through [`Engine::begin_direct_read`] and [`Engine::end_direct_read`]).
 struct DirectWaker {
-    engine: Weak<EngineShared>,
+    engine: Weak<Mutex<Option<Box<Engine>>>>,
     io: Arc<dyn Wake>,
     /// The I/O thread's poller, whose watch on the connection follows the engine.
     shared: Arc<IoShared>,
@@ -373,7 +326,6 @@ impl DirectRead for DirectWaker {
             let mut guard = cell.try_lock()?;
             let engine = guard.as_mut()?;
             let fd = engine.begin_direct_read()?;
-            cell.away.store(true, Ordering::SeqCst);
             // The I/O thread is not woken for what this thread is about to read.
             sync_interest(&self.shared, self.key, engine);
             fd
@@ -406,19 +358,11 @@ impl DirectRead for DirectWaker {
         };
         let mut guard = cell.lock();
         let Some(engine) = guard.as_mut() else {
-            cell.away.store(false, Ordering::SeqCst);
             return;
         };
-        let missed = cell.missed.swap(false, Ordering::SeqCst);
-        let mut poke = engine.end_direct_read(readable || missed);
-        // `away` is cleared only now, so that the I/O thread's event for the input just
-        // read (it often wakes after this thread) is left here instead of contending for
-        // the lock. An event it noted while this thread read may be for input that came
-        // after the last read: read once more.
-        cell.away.store(false, Ordering::SeqCst);
-        if cell.missed.swap(false, Ordering::SeqCst) {
-            poke |= engine.end_direct_read(true);
-        }
+        // An event the I/O thread took meanwhile (one already queued when the watch was
+        // dropped) is in the engine's `readable`, which the reads take into account.
+        let poke = engine.end_direct_read(readable);
         // Watched again: input that came after the last read is reported to the I/O
         // thread at once.
         sync_interest(&self.shared, self.key, engine);
@@ -435,11 +379,7 @@ impl Wake for DirectWaker {
             let written = self.engine.upgrade().is_some_and(|cell| {
                 cell.try_lock().is_some_and(|mut engine| {
                     engine.as_mut().is_some_and(|e| {
-                        // Set before the write, so that a "writable" event that follows
-                        // a blocked write is never skipped.
-                        cell.writing.store(true, Ordering::SeqCst);
                         let done = e.write_direct();
-                        cell.writing.store(!e.write_idle(), Ordering::SeqCst);
                         sync_interest(&self.shared, self.key, e);
                         done
                     })
@@ -608,15 +548,8 @@ impl Reactor {
                 }
             }
             Some(Source::Engine(cell)) => {
-                // What the event can tell the engine: input, unless the socket's thread
-                // waits for it; room to write, only if a write is under way or blocked.
-                let readable = ev.readable && (ev.hup || !cell.leave_to_reader());
-                let writable = ev.writable && cell.writing.load(Ordering::SeqCst);
-                if !readable && !writable && !ev.hup {
-                    return;
-                }
                 if let Some(engine) = cell.lock().as_mut() {
-                    engine.on_ready(readable, ev.writable, ev.hup);
+                    engine.on_ready(ev.readable, ev.writable, ev.hup);
                 }
                 self.drive_engine(key);
             }
@@ -815,7 +748,7 @@ impl Reactor {
                 self.shared.lingering.fetch_add(1, Ordering::AcqRel);
             }
         }
-        let cell: EngineCell = EngineShared::new();
+        let cell: EngineCell = Arc::new(Mutex::new(None));
         if engine.wants_direct_writes() {
             let direct = Arc::new(DirectWaker {
                 engine: Arc::downgrade(&cell),
@@ -845,7 +778,6 @@ impl Reactor {
         let shared = &self.shared;
         let result = cell.lock().as_mut().map_or(Ok(()), |e| {
             let result = e.run(&mut ctx);
-            cell.writing.store(!e.write_idle(), Ordering::SeqCst);
             if result.is_ok() {
                 sync_interest(shared, key, e);
             }
