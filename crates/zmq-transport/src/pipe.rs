@@ -120,6 +120,8 @@ struct Shared {
     discard_before: AtomicU64,
     /// Bumped whenever the metadata changes, so the reader checks it without locking.
     metadata_epoch: AtomicU64,
+    /// A direct reader is published in `rare` (checked without locking).
+    has_direct_reader: AtomicBool,
     rare: Mutex<Rare>,
     /// The high-water mark in effect (0: none), boost included.
     hwm: AtomicU64,
@@ -216,6 +218,7 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
         hiccup_pending: AtomicBool::new(false),
         discard_before: AtomicU64::new(0),
         metadata_epoch: AtomicU64::new(0),
+        has_direct_reader: AtomicBool::new(false),
         rare: Mutex::new(Rare::default()),
         hwm: AtomicU64::new(hwm),
         lwm: AtomicU64::new(hwm.div_ceil(2)),
@@ -436,7 +439,11 @@ impl Writer {
     /// Publishes (or withdraws) the connection the reader's thread may read itself
     /// ([`DirectRead`]).
     pub fn set_direct_reader(&self, reader: Option<Arc<dyn DirectRead>>) {
-        self.shared.rare.lock().direct_reader = reader;
+        let mut rare = self.shared.rare.lock();
+        self.shared
+            .has_direct_reader
+            .store(reader.is_some(), Ordering::Release);
+        rare.direct_reader = reader;
     }
 
     /// Discards the frames of an unfinished message.
@@ -683,6 +690,9 @@ impl Reader {
     /// The connection behind the writer, if this reader's thread may wait for its input
     /// and read it itself ([`DirectRead`]).
     pub fn direct_reader(&self) -> Option<Arc<dyn DirectRead>> {
+        if !self.shared.has_direct_reader.load(Ordering::Acquire) {
+            return None;
+        }
         self.shared.rare.lock().direct_reader.clone()
     }
 
