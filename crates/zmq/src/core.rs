@@ -41,6 +41,19 @@ struct Mailbox {
     terminated: bool,
 }
 
+impl Mailbox {
+    /// Something for the socket's thread: a peer, a wake-up, or termination.
+    fn has_work(&self) -> bool {
+        !self.peers.is_empty() || !self.wakes.is_empty() || self.terminated
+    }
+}
+
+/// Reads a non-blocking signalling socket empty.
+fn drain(rx: &UnixStream) {
+    let mut buf = [0u8; 64];
+    while matches!((&*rx).read(&mut buf), Ok(n) if n > 0) {}
+}
+
 /// The part of a socket other threads hold: its mailbox, and the signal for a socket
 /// thread blocked in a call, or for an event loop polling its file descriptor.
 pub(crate) struct Shared {
@@ -110,8 +123,7 @@ impl Shared {
     /// Makes the `ZMQ_FD` descriptor unreadable.
     fn clear_signal(&self) {
         if let Some((rx, _)) = &*self.signal.lock() {
-            let mut buf = [0u8; 64];
-            while matches!((&*rx).read(&mut buf), Ok(n) if n > 0) {}
+            drain(rx);
         }
     }
 
@@ -603,7 +615,7 @@ impl Core {
         }
         let mut mailbox = self.shared.mailbox.lock();
         loop {
-            if !mailbox.peers.is_empty() || !mailbox.wakes.is_empty() || mailbox.terminated {
+            if mailbox.has_work() {
                 return true;
             }
             mailbox.sleeping = true;
@@ -642,10 +654,9 @@ impl Core {
             .reader
             .direct_reader()?;
         let wake = self.shared.wake_pipe()?;
-        let has_work = |m: &Mailbox| !m.peers.is_empty() || !m.wakes.is_empty() || m.terminated;
         {
             let mut mailbox = self.shared.mailbox.lock();
-            if has_work(&mailbox) {
+            if mailbox.has_work() {
                 return Some(true);
             }
             mailbox.polling = true;
@@ -657,14 +668,13 @@ impl Core {
             std::mem::take(&mut mailbox.pipe_signalled)
         };
         if signalled {
-            let mut buf = [0u8; 16];
-            while matches!((&*wake).read(&mut buf), Ok(n) if n > 0) {}
+            drain(wake);
         }
         let readable = waited?;
         reader.finish(readable);
         let timed_out = matches!(deadline, Deadline::At(at) if Instant::now() >= at);
         if timed_out {
-            return Some(has_work(&self.shared.mailbox.lock()));
+            return Some(self.shared.mailbox.lock().has_work());
         }
         Some(true)
     }
