@@ -346,9 +346,9 @@ impl Subscriber {
                 };
                 if forward {
                     if self.dist.in_message() {
-                        self.deferred.push(frame.data);
+                        self.deferred.push(frame.data.into_bytes());
                     } else {
-                        self.forward(frame.data, Some(peers));
+                        self.forward(frame.data.into_bytes(), Some(peers));
                     }
                 }
             }

@@ -526,7 +526,7 @@ impl ExpectIdentity {
             Some(Item::Data { body, .. }) => Ok(Step::Done(Box::new(Established {
                 version: self.version,
                 peer_socket_type: self.peer_socket_type,
-                peer_routing_id: body,
+                peer_routing_id: body.into_bytes(),
                 peer_metadata: Metadata::new(),
                 decoder: Decoder::new(self.version.frame_format()),
                 user_id: None,

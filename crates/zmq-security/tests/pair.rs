@@ -146,15 +146,15 @@ fn traffic(version: Version) -> Vec<u8> {
 fn expected_traffic(version: Version) -> Vec<Item> {
     let mut items = vec![
         Item::Data {
-            body: Bytes::new(),
+            body: Bytes::new().into(),
             more: true,
         },
         Item::Data {
-            body: Bytes::from_static(b"hello"),
+            body: Bytes::from_static(b"hello").into(),
             more: false,
         },
         Item::Data {
-            body: Bytes::from(vec![7u8; 300]),
+            body: Bytes::from(vec![7u8; 300]).into(),
             more: false,
         },
     ];

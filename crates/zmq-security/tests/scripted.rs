@@ -25,7 +25,7 @@ fn our_greeting(id_len: u8) -> Vec<u8> {
 
 fn data(body: &'static [u8], more: bool) -> Item {
     Item::Data {
-        body: Bytes::from_static(body),
+        body: Bytes::from_static(body).into(),
         more,
     }
 }

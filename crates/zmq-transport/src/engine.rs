@@ -896,6 +896,8 @@ impl Engine {
                     // ZMTP 3.0 and older peers subscribe with a data frame `\x01topic`.
                     first_subscription |= !more && in_at_start && body.first() == Some(&1);
                     in_at_start = !more;
+                    // A small frame is copied out of the read buffer: the socket's thread
+                    // then never touches the buffer's reference count (see `Payload`).
                     pipe.writer.write(Frame { data: body, more });
                 }
                 Item::Command(command) => match command {

@@ -235,7 +235,7 @@ impl ZapPending {
             match self.reader.read() {
                 PipeRead::Frame(frame) => {
                     let more = frame.more;
-                    self.frames.push(frame.data);
+                    self.frames.push(frame.data.into_bytes());
                     if !more {
                         return ZapPoll::Reply(std::mem::take(&mut self.frames));
                     }

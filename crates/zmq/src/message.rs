@@ -6,7 +6,7 @@ use std::str;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use zmtp_codec::{Frame, Metadata};
+use zmtp_codec::{Frame, Metadata, Payload};
 
 /// One frame of a ZeroMQ message, either received or built to be sent.
 ///
@@ -28,13 +28,13 @@ pub struct Message {
 /// The content: shared and read-only until someone wants to write to it.
 #[derive(Clone)]
 enum Data {
-    Shared(Bytes),
+    Shared(Payload),
     Unique(BytesMut),
 }
 
 impl Default for Data {
     fn default() -> Self {
-        Self::Shared(Bytes::new())
+        Self::Shared(Payload::new())
     }
 }
 
@@ -121,10 +121,10 @@ impl Message {
     }
 
     /// The content, without a copy.
-    pub(crate) fn into_bytes(self) -> Bytes {
+    pub(crate) fn into_payload(self) -> Payload {
         match self.data {
-            Data::Shared(bytes) => bytes,
-            Data::Unique(bytes) => bytes.freeze(),
+            Data::Shared(payload) => payload,
+            Data::Unique(bytes) => bytes.into(),
         }
     }
 
@@ -142,7 +142,7 @@ impl Deref for Message {
 
     fn deref(&self) -> &[u8] {
         match &self.data {
-            Data::Shared(bytes) => bytes,
+            Data::Shared(payload) => payload,
             Data::Unique(bytes) => bytes,
         }
     }
@@ -152,16 +152,19 @@ impl DerefMut for Message {
     /// The content, mutable. The first call makes the buffer the message's own: without a
     /// copy if nothing else shares it, else by copying it once.
     fn deref_mut(&mut self) -> &mut [u8] {
-        if let Data::Shared(bytes) = &mut self.data {
-            let bytes = std::mem::take(bytes);
-            let unique = bytes
-                .try_into_mut()
-                .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
-            self.data = Data::Unique(unique);
+        // Inline bytes are the message's own already.
+        if let Data::Shared(payload) = &mut self.data {
+            if !payload.is_inline() {
+                let bytes = std::mem::take(payload).into_bytes();
+                let unique = bytes
+                    .try_into_mut()
+                    .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+                self.data = Data::Unique(unique);
+            }
         }
         match &mut self.data {
             Data::Unique(bytes) => bytes,
-            Data::Shared(_) => unreachable!("made unique above"),
+            Data::Shared(payload) => payload.inline_mut().unwrap_or_default(),
         }
     }
 }
@@ -217,15 +220,18 @@ std::thread_local! {
         std::cell::RefCell::new(BytesMut::new());
 }
 
-/// A copy of `data`. A small one is cut from a chunk shared with the thread's other small
-/// copies: a reference count instead of an allocation and a free per message (a free made
-/// on the I/O thread, for a message sent over tcp or ipc). A chunk is freed, or reused,
-/// once every copy cut from it is gone; so a small message kept for long keeps its chunk
-/// (at most [`SMALL_COPY_CHUNK`] bytes) alive, as a received frame keeps the buffer it was
-/// read into.
-fn copy_bytes(data: &[u8]) -> Bytes {
-    if data.len() > SMALL_COPY_MAX || data.is_empty() {
-        return Bytes::copy_from_slice(data);
+/// A copy of `data`. A very small one is held inline ([`Payload`]); a small one is cut
+/// from a chunk shared with the thread's other small copies: a reference count instead of
+/// an allocation and a free per message (a free made on the I/O thread, for a message sent
+/// over tcp or ipc). A chunk is freed, or reused, once every copy cut from it is gone; so a
+/// small message kept for long keeps its chunk (at most [`SMALL_COPY_CHUNK`] bytes) alive,
+/// as a received frame keeps the buffer it was read into.
+fn copy_bytes(data: &[u8]) -> Payload {
+    if let Some(inline) = Payload::inline(data) {
+        return inline;
+    }
+    if data.len() > SMALL_COPY_MAX {
+        return Payload::copy_from_slice(data);
     }
     SMALL_COPIES
         .try_with(|chunk| {
@@ -236,10 +242,10 @@ fn copy_bytes(data: &[u8]) -> Bytes {
                 chunk.reserve(SMALL_COPY_CHUNK);
             }
             chunk.extend_from_slice(data);
-            chunk.split().freeze()
+            Payload::from(chunk.split())
         })
         // During the thread's teardown: an allocation of its own.
-        .unwrap_or_else(|_| Bytes::copy_from_slice(data))
+        .unwrap_or_else(|_| Payload::copy_from_slice(data))
 }
 
 impl From<Vec<u8>> for Message {
@@ -283,7 +289,7 @@ where
 impl From<Bytes> for Message {
     /// A message sharing the bytes, without a copy.
     fn from(data: Bytes) -> Self {
-        Self::from_data(Data::Shared(data))
+        Self::from_data(Data::Shared(data.into()))
     }
 }
 
@@ -297,7 +303,7 @@ impl From<BytesMut> for Message {
 impl From<Message> for Bytes {
     /// The message's content, without a copy.
     fn from(message: Message) -> Self {
-        message.into_bytes()
+        message.into_payload().into_bytes()
     }
 }
 
@@ -346,18 +352,20 @@ mod tests {
 
     #[test]
     fn small_copies_share_a_chunk_and_stay_independent() {
-        let a = Message::from(&b"first"[..]);
-        let b = Message::from(&b"second"[..]);
+        // Too long to be held inline.
+        let (first, second, third) = ([1u8; 50], [2u8; 60], [3u8; 70]);
+        let a = Message::from(&first[..]);
+        let b = Message::from(&second[..]);
         // Cut one after the other from the thread's chunk: no allocation of their own.
-        assert_eq!(b.as_ptr() as usize, a.as_ptr() as usize + 5);
+        assert_eq!(b.as_ptr() as usize, a.as_ptr() as usize + first.len());
         // Writing to one copies it out of the chunk; its neighbour is untouched.
         let mut a = a;
-        a[0] = b'F';
-        assert_eq!(&a[..], b"First");
-        assert_eq!(&b[..], b"second");
-        let b2 = Message::from(&b"third"[..]);
-        assert_eq!(&b[..], b"second");
-        assert_eq!(&b2[..], b"third");
+        a[0] = 9;
+        assert_eq!(a[..2], [9, 1]);
+        assert_eq!(&b[..], &second[..]);
+        let b2 = Message::from(&third[..]);
+        assert_eq!(&b[..], &second[..]);
+        assert_eq!(&b2[..], &third[..]);
         // Beyond the small-copy size, a copy has its own allocation.
         let big = vec![9u8; SMALL_COPY_MAX + 1];
         let c = Message::from(&big[..]);
@@ -397,7 +405,7 @@ mod tests {
             let message = Message::from(data);
             assert_eq!(message.as_ptr(), ptr);
             assert_eq!(&message[..], b"hello");
-            assert_eq!(message.into_bytes().as_ptr(), ptr);
+            assert_eq!(Bytes::from(message).as_ptr(), ptr);
         }
     }
 
@@ -424,18 +432,32 @@ mod tests {
         let ptr = data.as_ptr();
         let message = Message::from(data);
         assert_eq!(message.as_ptr(), ptr);
-        assert_eq!(message.into_bytes().as_ptr(), ptr);
+        assert_eq!(Bytes::from(message).as_ptr(), ptr);
     }
 
     #[test]
     fn from_ref_clones() {
         let vec = b"vec".to_vec();
         assert_eq!(&Message::from(&vec)[..], b"vec");
-        let message = Message::from("m");
+        let message = Message::from("a message far too long to be held inside a frame");
         let copy = Message::from(&message);
         assert_eq!(copy, message);
         // A shared buffer, not a copy.
         assert_eq!(copy.as_ptr(), message.as_ptr());
+    }
+
+    #[test]
+    fn small_messages_are_held_inline() {
+        let mut message = Message::from(&b"tiny"[..]);
+        let copy = message.clone();
+        // Copied with the message: nothing is shared.
+        assert_ne!(copy.as_ptr(), message.as_ptr());
+        message[0] = b'T';
+        assert_eq!(&message[..], b"Tiny");
+        assert_eq!(&copy[..], b"tiny");
+        let frame = Frame::new(message.into_payload(), false);
+        assert!(frame.data.is_inline());
+        assert_eq!(frame.data, &b"Tiny"[..]);
     }
 
     #[test]
@@ -448,7 +470,7 @@ mod tests {
         assert_eq!(&message[..], b"xbc");
         message.as_mut()[2] = b'z';
         assert_eq!(&message[..], b"xbz");
-        assert_eq!(message.into_bytes().as_ptr(), ptr);
+        assert_eq!(Bytes::from(message).as_ptr(), ptr);
     }
 
     #[test]
@@ -583,7 +605,7 @@ mod tests {
         let mut message = Message::with_size(4);
         message.copy_from_slice(b"four");
         let ptr = message.as_ptr();
-        let bytes = message.into_bytes();
+        let bytes = Bytes::from(message);
         assert_eq!(&bytes[..], b"four");
         assert_eq!(bytes.as_ptr(), ptr);
     }

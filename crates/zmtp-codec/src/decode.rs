@@ -2,7 +2,8 @@
 //!
 //! The caller reads from its socket into a [`BytesMut`] and calls [`Decoder::decode`]
 //! until it returns `Ok(None)`. Each item's body is split off the input as a [`Bytes`]
-//! that shares the read buffer, so nothing is copied. The decoder never allocates for a
+//! that shares the read buffer, so nothing is copied (except a small data frame's, which is
+//! held inline: see [`Payload`]). The decoder never allocates for a
 //! frame: an announced size only has to pass the configured limit, and the bytes of the
 //! body are whatever the caller has read. Use [`Decoder::pending_body`] to size reads of a
 //! large frame as its bytes arrive.
@@ -13,14 +14,15 @@ use core::fmt;
 use crate::command::{Command, CommandError};
 use crate::frame::{FrameFlags, FrameFormat};
 use crate::limits::{DEFAULT_HANDSHAKE_COMMAND_SIZE, MAX_REPRESENTABLE_FRAME};
+use crate::msg::Payload;
 
 /// One decoded frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
     /// A frame of message data.
     Data {
-        /// The frame's bytes.
-        body: Bytes,
+        /// The frame's bytes: held inline when small, else sharing the read buffer.
+        body: Payload,
         /// Whether more frames of the same message follow.
         more: bool,
     },
@@ -36,7 +38,7 @@ impl Item {
             Command::parse(&body).map(Self::Command)
         } else {
             Ok(Self::Data {
-                body,
+                body: Payload::compact(body),
                 more: flags.more(),
             })
         }
@@ -184,6 +186,16 @@ impl Decoder {
             return Ok(None);
         }
         self.state = State::Header;
+        if !flags.command() {
+            // A small body is copied out: nothing then shares the read buffer for it.
+            if let Some(body) = Payload::inline(&input[..len]) {
+                input.advance(len);
+                return Ok(Some(Item::Data {
+                    body,
+                    more: flags.more(),
+                }));
+            }
+        }
         let body = input.split_to(len).freeze();
         Ok(Some(Item::from_frame(flags, body)?))
     }
@@ -270,7 +282,7 @@ mod tests {
 
     fn data(body: &'static [u8], more: bool) -> Item {
         Item::Data {
-            body: Bytes::from_static(body),
+            body: Bytes::from_static(body).into(),
             more,
         }
     }

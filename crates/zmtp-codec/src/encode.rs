@@ -13,6 +13,7 @@ use crate::command::{Command, CommandError};
 use crate::frame::{FrameFlags, FrameFormat, FrameHeader, MAX_HEADER_SIZE};
 use crate::greeting::Version;
 use crate::limits::DEFAULT_LARGE_FRAME;
+use crate::msg::Payload;
 
 /// Why something could not be encoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,26 +174,28 @@ impl WriteBatch {
 
     /// Appends raw bytes with no framing (a STREAM socket's data). Large ones are not
     /// copied.
-    pub fn push_bytes(&mut self, bytes: Bytes) {
+    pub fn push_bytes(&mut self, bytes: impl Into<Payload>) {
+        let bytes = bytes.into();
         if bytes.len() >= self.large {
             self.len += bytes.len();
             if !self.tail.is_empty() {
                 self.ready.push_back(self.tail.split().freeze());
             }
-            self.ready.push_back(bytes);
+            self.ready.push_back(bytes.into_bytes());
         } else {
             self.push_raw(&bytes);
         }
     }
 
     /// Appends a data frame. A large body is not copied.
-    pub fn push_data(&mut self, more: bool, body: Bytes) {
+    pub fn push_data(&mut self, more: bool, body: impl Into<Payload>) {
+        let body = body.into();
         if body.len() >= self.large {
             let header = self.encoder.data_header(more, body.len());
             self.tail.put_slice(header.as_bytes());
             self.len += header.as_bytes().len() + body.len();
             self.ready.push_back(self.tail.split().freeze());
-            self.ready.push_back(body);
+            self.ready.push_back(body.into_bytes());
         } else {
             self.tail.reserve(MAX_HEADER_SIZE + body.len());
             let before = self.tail.len();

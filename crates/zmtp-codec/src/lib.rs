@@ -76,5 +76,5 @@ pub use frame::FrameFlags;
 pub use greeting::{Greeting, GreetingError, GreetingReader, PeerGreeting, Version};
 pub use mechanism::Mechanism;
 pub use metadata::{Metadata, MetadataError};
-pub use msg::Frame;
+pub use msg::{Frame, Payload};
 pub use socket_type::SocketType;

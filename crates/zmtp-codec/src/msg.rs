@@ -2,22 +2,273 @@
 //!
 //! A message is one or more frames; every frame but the last has `more` set. Patterns
 //! route frames, pipes queue them, engines encode them; all share this type so that a
-//! frame's bytes are never copied between layers.
+//! frame's bytes are never copied between layers, except small ones (see [`Payload`]).
 
-use bytes::Bytes;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::borrow::Borrow;
+use core::hash::{Hash, Hasher};
+use core::ops::Deref;
+use core::{fmt, slice};
+
+use bytes::{Bytes, BytesMut};
+
+/// Frames of at most this many bytes are held inside their [`Payload`], as libzmq keeps
+/// messages up to 33 bytes inside its `msg_t` ("very small messages"). The figure fills
+/// the room a [`Bytes`] takes anyway: a payload is 40 bytes either way.
+pub const INLINE_MAX: usize = 38;
+
+/// The bytes of one frame: held inline when small, else a shared [`Bytes`].
+///
+/// A small frame crosses threads (from the caller to the I/O thread, from the I/O thread
+/// to the caller) with every message in a stream of them; as a `Bytes` cut from a shared
+/// buffer, each would move that buffer's reference count between two cores, one
+/// contended atomic operation on each side per message, and as a `Bytes` of its own it
+/// would take an allocation freed by the other thread. Inline, it is copied with the
+/// frame and nothing is shared.
+///
+/// Equality, ordering of bytes and hashing are those of the content, whatever the
+/// representation.
+#[derive(Clone)]
+pub struct Payload(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; INLINE_MAX] },
+    Shared(Bytes),
+}
+
+impl Payload {
+    /// An empty payload.
+    pub const fn new() -> Self {
+        Self(Repr::Inline {
+            len: 0,
+            buf: [0; INLINE_MAX],
+        })
+    }
+
+    /// A copy of `data`: inline when it fits, else in a new buffer.
+    pub fn copy_from_slice(data: &[u8]) -> Self {
+        Self::inline(data).unwrap_or_else(|| Self(Repr::Shared(Bytes::copy_from_slice(data))))
+    }
+
+    /// `data` inline, if it fits.
+    pub fn inline(data: &[u8]) -> Option<Self> {
+        if data.len() > INLINE_MAX {
+            return None;
+        }
+        let mut buf = [0; INLINE_MAX];
+        buf[..data.len()].copy_from_slice(data);
+        Some(Self(Repr::Inline {
+            // INLINE_MAX fits in a byte.
+            len: data.len() as u8,
+            buf,
+        }))
+    }
+
+    /// `bytes`, copied inline if it is small (its buffer is released at once), else as it
+    /// is.
+    pub fn compact(bytes: Bytes) -> Self {
+        Self::inline(&bytes).unwrap_or(Self(Repr::Shared(bytes)))
+    }
+
+    /// The bytes as a [`Bytes`]; an inline payload is copied into a new buffer.
+    pub fn into_bytes(self) -> Bytes {
+        match self.0 {
+            Repr::Inline { len, buf } => Bytes::copy_from_slice(&buf[..usize::from(len)]),
+            Repr::Shared(bytes) => bytes,
+        }
+    }
+
+    /// Whether the bytes are held inline.
+    pub const fn is_inline(&self) -> bool {
+        matches!(self.0, Repr::Inline { .. })
+    }
+
+    /// The number of bytes.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::Inline { len, .. } => usize::from(*len),
+            Repr::Shared(bytes) => bytes.len(),
+        }
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, buf } => &buf[..usize::from(*len)],
+            Repr::Shared(bytes) => bytes,
+        }
+    }
+
+    /// The bytes, writable, when the payload is inline (nothing else can see them then).
+    pub fn inline_mut(&mut self) -> Option<&mut [u8]> {
+        match &mut self.0 {
+            Repr::Inline { len, buf } => Some(&mut buf[..usize::from(*len)]),
+            Repr::Shared(_) => None,
+        }
+    }
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Deref for Payload {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl AsRef<[u8]> for Payload {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl Borrow<[u8]> for Payload {
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl<'a> IntoIterator for &'a Payload {
+    type Item = &'a u8;
+    type IntoIter = slice::Iter<'a, u8>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // As `Bytes` prints: a byte string.
+        f.write_str("b\"")?;
+        for &b in self.as_slice() {
+            if b == b'\n' {
+                f.write_str("\\n")?;
+            } else if b == b'\r' {
+                f.write_str("\\r")?;
+            } else if b == b'\t' {
+                f.write_str("\\t")?;
+            } else if b == b'\\' || b == b'"' {
+                write!(f, "\\{}", b as char)?;
+            } else if b == 0 {
+                f.write_str("\\0")?;
+            } else if (0x20..0x7f).contains(&b) {
+                write!(f, "{}", b as char)?;
+            } else {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        f.write_str("\"")
+    }
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Payload {}
+
+impl PartialEq<[u8]> for Payload {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl PartialEq<&[u8]> for Payload {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.as_slice() == *other
+    }
+}
+
+impl PartialEq<Bytes> for Payload {
+    fn eq(&self, other: &Bytes) -> bool {
+        self.as_slice() == &other[..]
+    }
+}
+
+impl PartialEq<Payload> for Bytes {
+    fn eq(&self, other: &Payload) -> bool {
+        &self[..] == other.as_slice()
+    }
+}
+
+impl Hash for Payload {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+
+impl From<Bytes> for Payload {
+    /// Takes the buffer over, as it is (see [`Payload::compact`] to copy a small one).
+    fn from(bytes: Bytes) -> Self {
+        Self(Repr::Shared(bytes))
+    }
+}
+
+impl From<BytesMut> for Payload {
+    fn from(bytes: BytesMut) -> Self {
+        Self::from(bytes.freeze())
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::from(Bytes::from(bytes))
+    }
+}
+
+impl From<Box<[u8]>> for Payload {
+    fn from(bytes: Box<[u8]>) -> Self {
+        Self::from(Bytes::from(bytes))
+    }
+}
+
+impl From<String> for Payload {
+    fn from(text: String) -> Self {
+        Self::from(Bytes::from(text))
+    }
+}
+
+impl From<&'static [u8]> for Payload {
+    fn from(bytes: &'static [u8]) -> Self {
+        Self::from(Bytes::from_static(bytes))
+    }
+}
+
+impl From<&'static str> for Payload {
+    fn from(text: &'static str) -> Self {
+        Self::from(Bytes::from_static(text.as_bytes()))
+    }
+}
 
 /// One frame of a message: its bytes, and whether more frames of the same message follow.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Frame {
     /// The frame's bytes.
-    pub data: Bytes,
+    pub data: Payload,
     /// Whether more frames of the same message follow.
     pub more: bool,
 }
 
 impl Frame {
     /// A frame with these bytes.
-    pub fn new(data: impl Into<Bytes>, more: bool) -> Self {
+    pub fn new(data: impl Into<Payload>, more: bool) -> Self {
         Self {
             data: data.into(),
             more,
@@ -25,12 +276,12 @@ impl Frame {
     }
 
     /// The last (or only) frame of a message.
-    pub fn last(data: impl Into<Bytes>) -> Self {
+    pub fn last(data: impl Into<Payload>) -> Self {
         Self::new(data, false)
     }
 
     /// A frame followed by more frames of the same message.
-    pub fn more(data: impl Into<Bytes>) -> Self {
+    pub fn more(data: impl Into<Payload>) -> Self {
         Self::new(data, true)
     }
 
@@ -42,5 +293,53 @@ impl Frame {
     /// Whether the frame has no bytes (such as the REQ/REP delimiter).
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::format;
+
+    #[test]
+    fn small_copies_are_inline_and_large_ones_shared() {
+        let small = Payload::copy_from_slice(&[7; INLINE_MAX]);
+        assert!(small.is_inline());
+        assert_eq!(small.as_slice(), &[7; INLINE_MAX][..]);
+        let large = Payload::copy_from_slice(&[7; INLINE_MAX + 1]);
+        assert!(!large.is_inline());
+        assert_eq!(large.len(), INLINE_MAX + 1);
+        assert!(Payload::new().is_empty() && Payload::new().is_inline());
+    }
+
+    #[test]
+    fn compacting_copies_only_small_buffers() {
+        let buffer = Bytes::from(alloc::vec![1u8; 100]);
+        let small = Payload::compact(buffer.slice(..3));
+        assert!(small.is_inline());
+        assert_eq!(small, &[1, 1, 1][..]);
+        let large = Payload::compact(buffer.slice(..50));
+        assert!(!large.is_inline());
+        assert_eq!(large.into_bytes().as_ptr(), buffer.as_ptr());
+    }
+
+    #[test]
+    fn equality_and_hash_follow_the_content() {
+        use core::hash::BuildHasher;
+        let inline = Payload::copy_from_slice(b"topic");
+        let shared = Payload::from(Bytes::from_static(b"topic"));
+        assert!(inline.is_inline() && !shared.is_inline());
+        assert_eq!(inline, shared);
+        let hasher = std::hash::RandomState::new();
+        assert_eq!(hasher.hash_one(&inline), hasher.hash_one(&shared));
+        assert_eq!(
+            format!("{inline:?}"),
+            format!("{:?}", Bytes::from_static(b"topic"))
+        );
+    }
+
+    #[test]
+    fn a_payload_is_no_larger_than_a_bytes_and_a_word() {
+        assert_eq!(size_of::<Payload>(), size_of::<Bytes>() + 8);
     }
 }

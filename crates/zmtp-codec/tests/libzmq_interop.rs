@@ -225,7 +225,7 @@ impl Conn {
         loop {
             match self.next_item() {
                 Some(Item::Data { body, more }) => {
-                    frames.push(body);
+                    frames.push(body.into_bytes());
                     if !more {
                         return frames;
                     }

@@ -163,7 +163,7 @@ fn expected_items(version: Version, ops: &[Op]) -> Vec<Item> {
             Op::Message(frames) => {
                 for (i, body) in frames.iter().enumerate() {
                     items.push(Item::Data {
-                        body: body.clone(),
+                        body: body.clone().into(),
                         more: i + 1 < frames.len(),
                     });
                 }
@@ -180,7 +180,7 @@ fn expected_items(version: Version, ops: &[Op]) -> Vec<Item> {
                     let mut body = vec![u8::from(*subscribe)];
                     body.extend_from_slice(topic);
                     Item::Data {
-                        body: Bytes::from(body),
+                        body: Bytes::from(body).into(),
                         more: false,
                     }
                 });

@@ -70,7 +70,7 @@ fn decode_split(format: FrameFormat, input: &[u8], splits: &[usize]) -> Vec<Item
 
 fn data(body: &[u8], more: bool) -> Item {
     Item::Data {
-        body: Bytes::copy_from_slice(body),
+        body: Bytes::copy_from_slice(body).into(),
         more,
     }
 }

@@ -313,7 +313,7 @@ impl Driver {
     fn received(&mut self, frame: &Frame) {
         if self.t == SocketType::Router && self.recv_at_start {
             assert!(frame.more, "ROUTER routing-id frame without more");
-            self.known_ids.push(frame.data.clone());
+            self.known_ids.push(frame.data.clone().into_bytes());
         }
         self.recv_open = frame.more;
         self.recv_at_start = !frame.more;

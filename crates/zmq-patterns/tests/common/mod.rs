@@ -202,7 +202,7 @@ impl Harness {
         }
         let mut out = Vec::new();
         while let Some(f) = q.outbound.pop_front() {
-            out.push(f.data);
+            out.push(f.data.into_bytes());
             if !f.more {
                 break;
             }
@@ -256,7 +256,7 @@ impl Harness {
         loop {
             match self.recv_frame() {
                 Ok(f) => {
-                    out.push(f.data);
+                    out.push(f.data.into_bytes());
                     if !f.more {
                         return Ok(out);
                     }

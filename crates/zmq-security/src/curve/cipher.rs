@@ -309,10 +309,12 @@ impl CurveOpener {
     /// copy.
     pub fn open(&mut self, item: Item) -> Result<Item, HandshakeError> {
         let body = match item {
-            Item::Data { mut body, .. } => {
+            Item::Data { body, .. } => {
                 if body.len() < MESSAGE.len() || body[..MESSAGE.len()] != *MESSAGE {
                     return Err(HandshakeError::UnexpectedMessage);
                 }
+                // A copy only when inline (a MESSAGE of at most five bytes of content).
+                let mut body = body.into_bytes();
                 body.advance(MESSAGE.len());
                 body
             }
@@ -417,7 +419,7 @@ mod tests {
         assert_eq!(
             server.open(item).unwrap(),
             Item::Data {
-                body: Bytes::from_static(b"last"),
+                body: Bytes::from_static(b"last").into(),
                 more: false
             }
         );
@@ -450,7 +452,7 @@ mod tests {
             context: Bytes::new(),
         });
         let data = |more| Item::Data {
-            body: Bytes::from_static(b"\x04PING\x00\x00"),
+            body: Bytes::from_static(b"\x04PING\x00\x00").into(),
             more,
         };
         assert_eq!(
