@@ -49,11 +49,13 @@ impl Payload {
     }
 
     /// A copy of `data`: inline when it fits, else in a new buffer.
+    #[inline]
     pub fn copy_from_slice(data: &[u8]) -> Self {
         Self::inline(data).unwrap_or_else(|| Self(Repr::Shared(Bytes::copy_from_slice(data))))
     }
 
     /// `data` inline, if it fits.
+    #[inline]
     pub fn inline(data: &[u8]) -> Option<Self> {
         if data.len() > INLINE_MAX {
             return None;
@@ -69,6 +71,7 @@ impl Payload {
 
     /// `bytes`, copied inline if it is small (its buffer is released at once), else as it
     /// is.
+    #[inline]
     pub fn compact(bytes: Bytes) -> Self {
         Self::inline(&bytes).unwrap_or(Self(Repr::Shared(bytes)))
     }
@@ -87,6 +90,7 @@ impl Payload {
     }
 
     /// The number of bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         match &self.0 {
             Repr::Inline { len, .. } => usize::from(*len),
@@ -100,6 +104,7 @@ impl Payload {
     }
 
     /// The bytes.
+    #[inline]
     pub fn as_slice(&self) -> &[u8] {
         match &self.0 {
             Repr::Inline { len, buf } => &buf[..usize::from(*len)],
@@ -125,6 +130,7 @@ impl Default for Payload {
 impl Deref for Payload {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.as_slice()
     }
