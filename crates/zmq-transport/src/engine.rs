@@ -1268,21 +1268,32 @@ fn queue_heartbeat(
     sealer: &mut Option<CurveSealer>,
     out: &mut WriteBatch,
 ) -> Result<bool, EngineEnd> {
-    let ping = heartbeat.as_mut().and_then(Heartbeat::take_ping);
+    // Asked before every outbound message: nothing is built unless a command is due.
     let mut queued = false;
-    for command in [pong.take(), ping].into_iter().flatten() {
-        match sealer {
-            Some(sealer) => sealer
-                .seal_command(&command, out)
-                .map_err(EngineEnd::Crypto)?,
-            // Neither fails: a PONG's context is cut to the limit, a PING has none.
-            None => {
-                let _ = out.push_command(&command);
-            }
-        }
+    if let Some(command) = pong.take() {
+        queue_command(&command, sealer, out)?;
+        queued = true;
+    }
+    if let Some(command) = heartbeat.as_mut().and_then(Heartbeat::take_ping) {
+        queue_command(&command, sealer, out)?;
         queued = true;
     }
     Ok(queued)
+}
+
+fn queue_command(
+    command: &Command,
+    sealer: &mut Option<CurveSealer>,
+    out: &mut WriteBatch,
+) -> Result<(), EngineEnd> {
+    match sealer {
+        Some(sealer) => sealer.seal_command(command, out).map_err(EngineEnd::Crypto),
+        // Neither fails: a PONG's context is cut to the limit, a PING has none.
+        None => {
+            let _ = out.push_command(command);
+            Ok(())
+        }
+    }
 }
 
 /// The errno of a HANDSHAKE_FAILED_NO_DETAIL event for a failure of ours (libzmq gives

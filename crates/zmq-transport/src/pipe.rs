@@ -241,6 +241,7 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
         Reader {
             shared,
             read: 0,
+            published: 0,
             written_seen: 0,
             in_message: false,
             closed: false,
@@ -520,6 +521,8 @@ impl fmt::Debug for Writer {
 pub struct Reader {
     shared: Arc<Shared>,
     read: u64,
+    /// The count last stored in `shared.read` for the writer (see [`Reader::publish_read`]).
+    published: u64,
     /// The writer's count when the reader last looked: messages up to it are there
     /// without looking again.
     written_seen: u64,
@@ -543,6 +546,17 @@ pub enum Read {
     Empty,
     /// The writer closed the queue and every message was read.
     Closed,
+}
+
+/// At most how many messages a reader reads before it tells the writer
+/// ([`Reader::publish_read`]): an eighth of the high-water mark, so that a writer finds
+/// the queue full early by little, and no more than 64. With a mark below 8, every
+/// message.
+fn publish_lag(hwm: u64) -> u64 {
+    match hwm {
+        0 => 64,
+        hwm => (hwm / 8).min(64),
+    }
 }
 
 impl Reader {
@@ -653,14 +667,18 @@ impl Reader {
             self.refresh_metadata();
             return true;
         }
-        let s = &*self.shared;
         // Closed first: everything written before the close is counted by then.
-        let closed = s.writer_closed.load(Ordering::SeqCst);
-        self.written_seen = s.written.load(Ordering::SeqCst);
+        let closed = self.shared.writer_closed.load(Ordering::SeqCst);
+        self.written_seen = self.shared.written.load(Ordering::SeqCst);
         if self.written_seen > self.read {
             self.refresh_metadata();
             return true;
         }
+        if self.published != self.read {
+            // Caught up: the writer sees every read before this end waits.
+            self.publish_read();
+        }
+        let s = &*self.shared;
         if closed {
             self.closed = true;
             return false;
@@ -702,6 +720,30 @@ impl Reader {
 
     fn message_read(&mut self) {
         self.read += 1;
+        let s = &*self.shared;
+        if self.read < self.written_seen
+            && self.read - self.published < publish_lag(s.hwm.load(Ordering::Relaxed))
+            && !s.writer_waiting.load(Ordering::SeqCst)
+        {
+            return;
+        }
+        self.publish_read();
+    }
+
+    /// Tells the writer how many messages were read, and wakes it if it waits for room
+    /// that is there now.
+    ///
+    /// Not done for every message: the store is a full barrier and moves the counter's
+    /// line to this core, and the writer needs the count only when the queue looks full
+    /// to it (libzmq's reader reports every low-water mark's worth of messages). It is
+    /// done at least every [`publish_lag`] messages, whenever the writer waits (its flag
+    /// is read at each message), and whenever this end has read every message it knew
+    /// of (once per batch in a stream; at once for a reader that keeps up); so a writer
+    /// never waits on an empty queue, and one that saw a stale count is woken by the
+    /// next read. The cost: near the high-water mark, a writer may find the queue
+    /// full up to [`publish_lag`] messages early, as a libzmq writer does.
+    fn publish_read(&mut self) {
+        self.published = self.read;
         let s = &*self.shared;
         s.read.store(self.read, Ordering::SeqCst);
         if s.writer_waiting.load(Ordering::SeqCst)
