@@ -2,11 +2,11 @@
 //!
 //! The caller reads from its socket into a [`BytesMut`] and calls [`Decoder::decode`]
 //! until it returns `Ok(None)`. Each item's body is split off the input as a [`Bytes`]
-//! that shares the read buffer, so nothing is copied (except a small data frame's, which is
-//! held inline: see [`Payload`]). The decoder never allocates for a
-//! frame: an announced size only has to pass the configured limit, and the bytes of the
-//! body are whatever the caller has read. Use [`Decoder::pending_body`] to size reads of a
-//! large frame as its bytes arrive.
+//! that shares the read buffer, so nothing is copied, except a small data frame's body,
+//! which is copied into its [`Payload`]. The decoder never allocates for a frame: an
+//! announced size only has to pass the configured limit, and the bytes of the body are
+//! whatever the caller has read. Use [`Decoder::pending_body`] to size reads of a large
+//! frame as its bytes arrive.
 
 use bytes::{Buf, Bytes, BytesMut};
 use core::fmt;
@@ -285,6 +285,27 @@ mod tests {
             body: Bytes::from_static(body).into(),
             more,
         }
+    }
+
+    #[test]
+    fn small_bodies_are_copied_inline_and_large_ones_share_the_input() {
+        let mut input = BytesMut::new();
+        input.extend_from_slice(b"\x01\x03abc");
+        input.extend_from_slice(b"\x00\x64");
+        input.extend_from_slice(&[7; 100]);
+        let large_at = input.as_ptr() as usize + 2 + 3 + 2;
+        let mut decoder = Decoder::new(FrameFormat::V3);
+        let Some(Item::Data { body, more }) = decoder.decode(&mut input).unwrap() else {
+            panic!("a data frame");
+        };
+        assert!(body.is_inline() && more);
+        assert_eq!(body, &b"abc"[..]);
+        let Some(Item::Data { body, more }) = decoder.decode(&mut input).unwrap() else {
+            panic!("a data frame");
+        };
+        assert!(!body.is_inline() && !more);
+        assert_eq!(body.as_ptr() as usize, large_at);
+        assert!(input.is_empty());
     }
 
     #[test]

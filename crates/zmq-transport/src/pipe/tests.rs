@@ -118,6 +118,49 @@ fn high_water_mark_and_low_water_mark() {
 }
 
 #[test]
+fn a_reader_reports_its_reads_in_batches_and_whenever_it_matters() {
+    let rec = Arc::new(Recorder::default());
+    // A mark of 160: the reader reports at least every 20 messages (publish_lag).
+    let (mut w, mut r) = queue(160);
+    w.set_waker(rec.clone(), 1);
+    for _ in 0..100 {
+        w.write(frame(b"m", false));
+        w.flush();
+    }
+    for _ in 0..10 {
+        assert!(matches!(r.read(), Read::Frame(_)));
+    }
+    // Ten reads of a hundred known: not reported yet.
+    assert_eq!(w.queued(), 100);
+    for _ in 0..10 {
+        assert!(matches!(r.read(), Read::Frame(_)));
+    }
+    assert_eq!(w.queued(), 80, "reported at the twentieth read");
+    for _ in 0..80 {
+        assert!(matches!(r.read(), Read::Frame(_)));
+    }
+    assert_eq!(w.queued(), 0, "every message known was read: reported");
+    assert_eq!(r.read(), Read::Empty);
+
+    // A writer that finds the queue full waits; each read after that is reported, and
+    // the low-water mark (80) wakes it.
+    for _ in 0..160 {
+        assert!(w.can_write());
+        w.write(frame(b"m", false));
+        w.flush();
+    }
+    assert!(!w.can_write());
+    for _ in 0..79 {
+        assert!(matches!(r.read(), Read::Frame(_)));
+    }
+    assert!(rec.take().is_empty());
+    assert_eq!(w.queued(), 81);
+    assert!(matches!(r.read(), Read::Frame(_)));
+    assert_eq!(rec.take(), [(1, Wakeup::Writable)]);
+    assert!(w.can_write());
+}
+
+#[test]
 fn close_from_either_side() {
     let rec = Arc::new(Recorder::default());
     let (mut w, mut r) = queue(0);
