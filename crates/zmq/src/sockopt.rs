@@ -128,6 +128,11 @@ impl Socket {
 
     /// Sets `ZMQ_HEARTBEAT_TIMEOUT`, in ms (0: no timeout); `EINVAL` if negative, as in
     /// libzmq (the default, -1, cannot be set back).
+    ///
+    /// As in libzmq, the peer is alive when a whole frame arrives, not a part of one: a
+    /// frame that takes longer than the timeout to arrive after a PING (a large message on
+    /// a slow link) ends the connection. Keep the timeout above the time the largest
+    /// message takes to cross.
     pub fn set_heartbeat_timeout(&self, value: i32) -> Result<()> {
         if value < 0 {
             return Err(Error::EINVAL);
