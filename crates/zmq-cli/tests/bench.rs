@@ -273,3 +273,48 @@ fn a_bad_size_is_refused_with_the_reason() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("unknown size unit"), "{err}");
 }
+
+#[test]
+fn repeated_runs_report_each_columns_median() {
+    let out = out_dir("repeat");
+    let output = tiny_bench(
+        &out,
+        &[
+            "--transport",
+            "inproc",
+            "--only",
+            "throughput",
+            "--repeat",
+            "3",
+        ],
+        &[("ZMQ_BENCH_LIBZMQ", "/nonexistent/libzmq.so.5")],
+    );
+    let progress = String::from_utf8_lossy(&output.stderr);
+    // Ours and raw, three times each (libzmq's column is n/a each time).
+    assert!(progress.contains("[  9/9]"), "{progress}");
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains("median of 3 runs"), "{table}");
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
+            .expect("results.json is JSON");
+    let cells = json["cells"].as_array().expect("cells");
+    assert_eq!(cells.len(), 1);
+    for column in cells[0]["columns"].as_array().unwrap() {
+        if column["column"] == "libzmq" {
+            assert_eq!(column["status"], "n/a");
+            continue;
+        }
+        let result = &column["result"];
+        let runs: Vec<f64> = result["runs"]
+            .as_array()
+            .expect("every run's figure")
+            .iter()
+            .map(|r| r.as_f64().unwrap())
+            .collect();
+        assert_eq!(runs.len(), 3, "{column}");
+        let mut sorted = runs.clone();
+        sorted.sort_by(f64::total_cmp);
+        assert_eq!(result["msgs_per_s"].as_f64(), Some(sorted[1]), "{column}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -66,6 +66,11 @@ pub(crate) struct BenchArgs {
     /// Write results.csv, results.json, throughput.svg and latency.svg into DIR.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Runs every column of every cell N times, the columns alternating within each
+    /// round, and reports each column's median run (by the section's headline figure):
+    /// small-message cells move between runs, libzmq's most.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=99))]
+    repeat: u32,
     /// Seconds one measurement may take before it is stopped and reported as failed.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     timeout: u64,
@@ -447,35 +452,41 @@ pub(crate) fn run(args: &BenchArgs) -> Result<ExitCode, String> {
     if args.messages.is_some() || args.roundtrips.is_some() {
         mode.push_str(", counts set by hand");
     }
+    let repeat = args.repeat.max(1) as usize;
+    if repeat > 1 {
+        mode.push_str(&format!(", median of {repeat} runs"));
+    }
     let meta = report::Meta::collect(
         &mode,
         libzmq.as_ref().ok().map(|(p, v)| (p.as_path(), v.as_str())),
         libzmq.as_ref().err().map(String::as_str),
     );
-    let total: usize = cells.iter().map(|c| c.columns.len()).sum();
+    let total: usize = cells.iter().map(|c| c.columns.len()).sum::<usize>() * repeat;
     let started = Instant::now();
     let mut results = Vec::with_capacity(cells.len());
     let mut done = 0;
     for (i, cell) in cells.iter().enumerate() {
         let n = cell.columns.len();
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
-        // Alternate: each cell starts with the next column.
-        for k in 0..n {
-            let j = (i + k) % n;
-            let column = &cell.columns[j];
-            done += 1;
-            eprint!(
-                "[{done:>3}/{total}] {:<32} {:<12} ",
-                cell.title(),
-                column.label
-            );
-            let outcome = runner.run(cell, column);
-            eprintln!("{}", report::short(cell.section, &outcome));
-            outcomes[j] = Some(outcome);
+        let mut runs: Vec<Vec<Outcome>> = vec![Vec::with_capacity(repeat); n];
+        // Alternate: each cell, and each round of it, starts with the next column.
+        for round in 0..repeat {
+            for k in 0..n {
+                let j = (i + round + k) % n;
+                let column = &cell.columns[j];
+                done += 1;
+                eprint!(
+                    "[{done:>3}/{total}] {:<32} {:<12} ",
+                    cell.title(),
+                    column.label
+                );
+                let outcome = runner.run(cell, column);
+                eprintln!("{}", report::short(cell.section, &outcome));
+                runs[j].push(outcome);
+            }
         }
-        let outcomes = outcomes
+        let outcomes = runs
             .into_iter()
-            .map(|o| o.unwrap_or_else(|| Outcome::Unavailable("not run".into())))
+            .map(|runs| report::median_run(cell.section, runs))
             .collect();
         results.push(report::CellResult {
             cell: cell.clone(),

@@ -146,6 +146,40 @@ fn headline(section: Section, value: &Value) -> Option<f64> {
     }
 }
 
+/// The median of a column's runs by the headline figure (the lower middle of an even
+/// count), with every run's figure added as `runs`; a column with no measured run gives
+/// its first failure.
+pub(crate) fn median_run(section: Section, runs: Vec<Outcome>) -> Outcome {
+    let mut measured: Vec<(f64, Value)> = Vec::with_capacity(runs.len());
+    let mut failure = None;
+    for outcome in runs {
+        match outcome {
+            Outcome::Measured(value) => match headline(section, &value) {
+                Some(figure) => measured.push((figure, value)),
+                None => {
+                    failure
+                        .get_or_insert_with(|| Outcome::Unavailable("a run gave no figure".into()));
+                }
+            },
+            unavailable @ Outcome::Unavailable(_) => {
+                failure.get_or_insert(unavailable);
+            }
+        }
+    }
+    if measured.is_empty() {
+        return failure.unwrap_or_else(|| Outcome::Unavailable("not run".into()));
+    }
+    let figures: Vec<f64> = measured.iter().map(|(f, _)| *f).collect();
+    measured.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (_, mut median) = measured.swap_remove((measured.len() - 1) / 2);
+    if figures.len() > 1 {
+        if let Value::Object(fields) = &mut median {
+            fields.insert("runs".into(), json!(figures));
+        }
+    }
+    Outcome::Measured(median)
+}
+
 fn human_rate(rate: f64) -> String {
     if rate >= 1e6 {
         format!("{:.2}M", rate / 1e6)
@@ -661,4 +695,57 @@ fn xml(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(msgs_per_s: f64) -> Outcome {
+        Outcome::Measured(json!({ "msgs_per_s": msgs_per_s }))
+    }
+
+    #[test]
+    fn the_median_run_is_kept_with_every_figure() {
+        let Outcome::Measured(median) = median_run(
+            Section::Throughput,
+            vec![
+                rate(3.0),
+                Outcome::Unavailable("timed out".into()),
+                rate(1.0),
+                rate(2.0),
+            ],
+        ) else {
+            panic!("a measured median");
+        };
+        assert_eq!(median["msgs_per_s"], 2.0);
+        assert_eq!(median["runs"], json!([3.0, 1.0, 2.0]));
+        // Even counts take the lower middle; latency's headline is the mean.
+        let Outcome::Measured(median) = median_run(
+            Section::Latency,
+            vec![
+                Outcome::Measured(json!({ "mean_us": 9.0 })),
+                Outcome::Measured(json!({ "mean_us": 7.0 })),
+            ],
+        ) else {
+            panic!("a measured median");
+        };
+        assert_eq!(median["mean_us"], 7.0);
+    }
+
+    #[test]
+    fn one_run_is_kept_as_it_is_and_failures_alone_give_the_first() {
+        let Outcome::Measured(one) = median_run(Section::Throughput, vec![rate(5.0)]) else {
+            panic!("a measured run");
+        };
+        assert_eq!(one, json!({ "msgs_per_s": 5.0 }));
+        let failed = median_run(
+            Section::Throughput,
+            vec![
+                Outcome::Unavailable("first".into()),
+                Outcome::Unavailable("second".into()),
+            ],
+        );
+        assert!(matches!(failed, Outcome::Unavailable(why) if why == "first"));
+    }
 }
