@@ -448,7 +448,11 @@ pub(crate) fn run(args: &BenchArgs) -> Result<ExitCode, String> {
         timeout: Duration::from_secs(args.timeout.max(1)),
         curve: curve_keys,
     };
-    let mut mode = String::from(if args.quick { "quick" } else { "full" });
+    let mut mode = String::from(if args.quick {
+        "quick mode"
+    } else {
+        "full mode"
+    });
     if args.messages.is_some() || args.roundtrips.is_some() {
         mode.push_str(", counts set by hand");
     }

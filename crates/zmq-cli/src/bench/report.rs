@@ -323,7 +323,7 @@ pub(crate) fn tables(meta: &Meta, results: &[CellResult]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\nzmq bench ({} mode), {} s; {} ({} cores), Linux {}; load {} -> {}",
+        "\nzmq bench ({}), {} s; {} ({} cores), Linux {}; load {} -> {}",
         meta.text("mode"),
         meta.json["seconds"].as_f64().map_or(0, |s| s as u64),
         meta.text("cpu"),
