@@ -391,15 +391,9 @@ impl Engine {
             if !self.readable || self.eof || self.in_blocked {
                 break;
             }
-            match self.read_some() {
-                Ok((0, _)) => self.eof = true,
-                Ok((n, room)) => self.readable = n == room || self.hup,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.failed = Some(EngineEnd::Io(e));
-                    return true;
-                }
+            if let Err(e) = self.read_input() {
+                self.failed = Some(EngineEnd::Io(e));
+                return true;
             }
         }
         self.eof || self.readable || self.pong.is_some() || self.heartbeat_due
@@ -446,6 +440,29 @@ impl Engine {
                 Err(_) => return false,
             }
         }
+    }
+
+    /// One read of traffic into `input`, with what it says of the stream: end of file,
+    /// whether it may hold more, or an error that ends the connection. Returns whether
+    /// anything happened (a read, the end, an interruption to retry); `false` when the
+    /// stream had nothing (`WouldBlock`).
+    fn read_input(&mut self) -> io::Result<bool> {
+        match self.read_some() {
+            Ok((0, _)) => self.eof = true,
+            // A read that did not fill its buffer drained the socket: with edge-triggered
+            // readiness, data arriving after it raises a new event, so the read that would
+            // only say `WouldBlock` is skipped (as tokio does on epoll). Not after a
+            // hang-up, whose end-of-file may already wait behind the data, with no edge
+            // to come.
+            Ok((n, room)) => self.readable = n == room || self.hup,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.readable = false;
+                return Ok(false);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        Ok(true)
     }
 
     /// What the I/O thread should be woken for: input, unless the socket's thread waits
@@ -614,24 +631,7 @@ impl Engine {
             // the peer's bytes wait in the kernel, not in our memory.
             let reading = self.failing.is_none() && self.zap.is_none() && !self.reader_away;
             if reading && self.readable && !self.eof && !self.in_blocked {
-                match self.read_some() {
-                    Ok((0, _)) => {
-                        self.eof = true;
-                        progress = true;
-                    }
-                    Ok((n, room)) => {
-                        // A read that did not fill its buffer drained the socket: with
-                        // edge-triggered readiness, data arriving after it raises a new
-                        // event, so the read that would only say `WouldBlock` is skipped
-                        // (as tokio does on epoll). Not after a hang-up, whose end-of-file
-                        // may already wait behind the data, with no edge to come.
-                        self.readable = n == room || self.hup;
-                        progress = true;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => progress = true,
-                    Err(e) => return Err(EngineEnd::Io(e)),
-                }
+                progress |= self.read_input().map_err(EngineEnd::Io)?;
             }
             progress |= self.pull_outbound(true)?;
             if self.writable && !self.out.is_empty() {
@@ -687,9 +687,8 @@ impl Engine {
     ///   so a peer's announcement alone makes no memory resident, and bodies up to 4 MiB
     ///   are never moved by a reallocation. On Linux each read goes straight into that
     ///   capacity (rustix's safe `read` into a `Vec`'s spare capacity: no zeroing, no
-    ///   copy); elsewhere through
-    ///   `scratch` (zeroed once, reused). Reads stop at the body's end, so the body is one
-    ///   allocation that becomes the message as is.
+    ///   copy); elsewhere through `scratch` (zeroed once, reused). Reads stop at the
+    ///   body's end, so the body is one allocation that becomes the message as is.
     ///
     /// Returns how many bytes were read and how many the read asked for.
     fn read_some(&mut self) -> io::Result<(usize, usize)> {
