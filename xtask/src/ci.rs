@@ -8,6 +8,7 @@
 //! | clippy       | `cargo clippy --workspace --all-targets --locked -- -D warnings`      |
 //! | test         | `cargo nextest run --workspace --locked --no-fail-fast`               |
 //! | doctest      | `cargo test --workspace --doc --locked`                               |
+//! | loom         | `cargo xtask loom` (the lock-free frame queue's model tests)          |
 //! | check-layers | `cargo xtask check-layers`                                            |
 //! | no-std       | `cargo xtask no-std`                                                  |
 //! | docs         | `RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked` |
@@ -21,7 +22,7 @@
 use std::process::Command;
 
 use crate::util::{self, Result};
-use crate::{fuzz, layers, no_std, tools};
+use crate::{fuzz, layers, loom, no_std, tools};
 
 /// Runs `cargo xtask ci`.
 pub(crate) fn main(mut args: impl Iterator<Item = String>) -> Result {
@@ -103,6 +104,7 @@ fn steps(fuzz_seconds: u64) -> Vec<Step> {
         Step::command("doctest", || {
             test_env(util::cargo(&["test", "--workspace", "--doc", "--locked"]))
         }),
+        Step::command("loom", loom::command),
         Step::xtask(
             "check-layers",
             "cargo xtask check-layers".into(),

@@ -10,6 +10,10 @@
 //!    and grown by the run) plus `fuzz/seeds/<target>/` if it exists, with
 //!    `-rss_limit_mb=1024 -malloc_limit_mb=128`.
 //!
+//! The targets over `unsafe` code (`pipe_ops`, the pipe's lock-free frame queue) then do
+//! both steps again under AddressSanitizer, built into `fuzz/target/asan` with
+//! `RUSTC_BOOTSTRAP=1` set for that command only (ASan's `-Z` flag on stable Rust).
+//!
 //! libFuzzer's per-input progress lines are counted, not echoed. A crash, leak, time-out or
 //! out-of-memory input fails the target, and the saved input (under `fuzz/artifacts/`) is
 //! named. Every target runs even after one fails; a table closes the run.
@@ -26,6 +30,43 @@ pub(crate) const DEFAULT_SECONDS: u64 = 10;
 
 /// libFuzzer limits for every run.
 const LIMITS: [&str; 2] = ["-rss_limit_mb=1024", "-malloc_limit_mb=128"];
+
+/// Targets whose code under test has `unsafe` blocks: after their plain run they run again
+/// under AddressSanitizer, which catches the out-of-bounds, use-after-free and leaks that
+/// a plain run does not see.
+const ASAN_TARGETS: [&str; 1] = ["pipe_ops"];
+
+/// How a target is built.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sanitizer {
+    /// No sanitizer: stable Rust as it is.
+    None,
+    /// AddressSanitizer (with its leak checker): needs `RUSTC_BOOTSTRAP=1` on stable, set
+    /// on that command only; built into `fuzz/target/asan`, so that the plain build stays.
+    Address,
+}
+
+impl Sanitizer {
+    /// `cargo fuzz <verb> <these> ...`, with the environment it needs.
+    fn apply(self, cmd: &mut Command) {
+        match self {
+            Self::None => {
+                cmd.args(["-s", "none"]);
+            }
+            Self::Address => {
+                cmd.args(["-s", "address", "--target-dir", "target/asan"])
+                    .env("RUSTC_BOOTSTRAP", "1");
+            }
+        }
+    }
+
+    fn label(self, target: &str) -> String {
+        match self {
+            Self::None => target.to_owned(),
+            Self::Address => format!("{target} (ASan)"),
+        }
+    }
+}
 
 /// Runs `cargo xtask fuzz`.
 pub(crate) fn main(mut args: impl Iterator<Item = String>) -> Result {
@@ -106,18 +147,32 @@ pub(crate) fn run(seconds: u64, requested: &[String]) -> Result {
     println!("building {} fuzz target(s) (sanitizer: none)", listed.len());
     util::run(&mut fuzz_cmd(&dir, &["build", "-s", "none"]))?;
 
-    let n = targets.len();
+    let runs: Vec<(&String, Sanitizer)> = targets
+        .iter()
+        .map(|t| (t, Sanitizer::None))
+        .chain(
+            targets
+                .iter()
+                .filter(|t| ASAN_TARGETS.contains(&t.as_str()))
+                .map(|t| (t, Sanitizer::Address)),
+        )
+        .collect();
+    let n = runs.len();
     let mut outcomes = Vec::new();
-    for (i, target) in targets.iter().enumerate() {
-        println!("\n--> fuzz target {target} ({}/{n}), {seconds} s", i + 1);
-        let (outcome, took) = util::timed(|| fuzz_one(&dir, target, seconds));
+    for (i, &(target, sanitizer)) in runs.iter().enumerate() {
+        let label = sanitizer.label(target);
+        println!("\n--> fuzz target {label} ({}/{n}), {seconds} s", i + 1);
+        if sanitizer == Sanitizer::Address {
+            println!("(built once more, with AddressSanitizer, into fuzz/target/asan)");
+        }
+        let (outcome, took) = util::timed(|| fuzz_one(&dir, target, sanitizer, seconds));
         let (ok, status) = match outcome {
             Ok(status) => (true, status),
             Err(e) => (false, format!("FAILED: {e}")),
         };
-        println!("<-- {target}: {status}");
+        println!("<-- {label}: {status}");
         outcomes.push(Outcome {
-            target: target.clone(),
+            target: label,
             ok,
             status,
             seconds: util::secs(took),
@@ -142,9 +197,10 @@ pub(crate) fn run(seconds: u64, requested: &[String]) -> Result {
             .map(|o| format!("  {}: {}", o.target, o.status))
             .collect();
         Err(format!(
-            "{} of {n} fuzz target(s) failed:\n{}\nReproduce with `cargo fuzz run -s none <target> \
-             <artifact>` in fuzz/; once fixed, copy the input to fuzz/regressions/<target>/ so \
-             it is replayed on every run",
+            "{} of {n} fuzz run(s) failed:\n{}\nReproduce with `cargo fuzz run -s none <target> \
+             <artifact>` in fuzz/ (an ASan run: `RUSTC_BOOTSTRAP=1 cargo fuzz run -s address \
+             --target-dir target/asan <target> <artifact>`); once fixed, copy the input to \
+             fuzz/regressions/<target>/ so it is replayed on every run",
             failed.len(),
             lines.join("\n")
         ))
@@ -159,7 +215,7 @@ fn fuzz_cmd(dir: &Path, args: &[&str]) -> Command {
 }
 
 /// Replays the regressions, then fuzzes; `Ok(status)` or `Err(what failed)`.
-fn fuzz_one(dir: &Path, target: &str, seconds: u64) -> Result<String> {
+fn fuzz_one(dir: &Path, target: &str, sanitizer: Sanitizer, seconds: u64) -> Result<String> {
     let corpus = dir.join("corpus").join(target);
     std::fs::create_dir_all(&corpus)
         .map_err(|e| format!("cannot create {}: {e}", corpus.display()))?;
@@ -172,7 +228,13 @@ fn fuzz_one(dir: &Path, target: &str, seconds: u64) -> Result<String> {
             "replaying {count} regression input(s) from {}",
             regressions.display()
         );
-        let report = run_fuzzer(dir, target, &[regressions.as_path()], &["-runs=0"])?;
+        let report = run_fuzzer(
+            dir,
+            target,
+            sanitizer,
+            &[regressions.as_path()],
+            &["-runs=0"],
+        )?;
         if !report.ok {
             return Err(format!(
                 "a regression input in {} fails again ({}){}",
@@ -190,7 +252,7 @@ fn fuzz_one(dir: &Path, target: &str, seconds: u64) -> Result<String> {
         corpora.push(seeds.as_path());
     }
     let time = format!("-max_total_time={seconds}");
-    let report = run_fuzzer(dir, target, &corpora, &[&time])?;
+    let report = run_fuzzer(dir, target, sanitizer, &corpora, &[&time])?;
     if !report.ok {
         return Err(format!(
             "the fuzzer found a failing input ({}){}",
@@ -228,14 +290,26 @@ impl Report {
     }
 }
 
-/// Runs `cargo fuzz run -s none <target> <corpora> -- <flags> <LIMITS>`, echoing its stderr
-/// except libFuzzer's progress lines, and collects the run count and saved artifacts.
-fn run_fuzzer(dir: &Path, target: &str, corpora: &[&Path], flags: &[&str]) -> Result<Report> {
+/// Runs `cargo fuzz run -s <sanitizer> <target> <corpora> -- <flags> <LIMITS>`, echoing its
+/// stderr except libFuzzer's progress lines, and collects the run count and saved
+/// artifacts.
+fn run_fuzzer(
+    dir: &Path,
+    target: &str,
+    sanitizer: Sanitizer,
+    corpora: &[&Path],
+    flags: &[&str],
+) -> Result<Report> {
     let artifacts_dir = dir.join("artifacts").join(target);
     let before = list_files(&artifacts_dir);
 
-    let mut cmd = fuzz_cmd(dir, &["run", "-s", "none", target]);
-    cmd.args(corpora).arg("--").args(flags).args(LIMITS);
+    let mut cmd = fuzz_cmd(dir, &["run"]);
+    sanitizer.apply(&mut cmd);
+    cmd.arg(target)
+        .args(corpora)
+        .arg("--")
+        .args(flags)
+        .args(LIMITS);
     println!("$ (in fuzz/) {}", util::display(&cmd));
     let mut child = cmd
         .stdin(Stdio::null())

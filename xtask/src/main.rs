@@ -9,6 +9,7 @@ mod bench;
 mod ci;
 mod fuzz;
 mod layers;
+mod loom;
 mod no_std;
 mod tools;
 mod util;
@@ -25,13 +26,14 @@ subcommands:
                                   sans-IO dependency closures and source scan
   no-std                          build zmtp-codec without default features for
                                   thumbv7m-none-eabi
+  loom                            the model tests of the lock-free frame queue (loom)
   fuzz [--seconds N] [TARGET...]  replay regressions, then fuzz each target for N s
                                   (default 10)
   bench [ARGS...]                 build the zmq tool (release) and run `zmq bench ARGS`:
                                   ours vs libzmq vs a plain socket (--quick: under two
                                   minutes); results in <target>/bench
   ci [--fuzz-seconds N]           every CI step in order: tools, fmt, clippy, test,
-                                  doctest, check-layers, no-std, docs, deny, fuzz
+                                  doctest, loom, check-layers, no-std, docs, deny, fuzz
 ";
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         "tools" => tools::main(rest),
         "check-layers" => layers::main(rest),
         "no-std" => no_std::main(rest),
+        "loom" => loom::main(rest),
         "fuzz" => fuzz::main(rest),
         "ci" => ci::main(rest),
         "bench" => bench::main(rest),

@@ -35,6 +35,7 @@ pub use monitor::{EventKind, MonitorEvent};
 /// Entry points for `fuzz/` and its corpus replay; not part of the API.
 #[doc(hidden)]
 pub mod fuzzing {
+    pub use crate::pipe::fuzzing::pipe_ops;
     pub use crate::socks::fuzz_negotiate as socks_negotiate;
 }
 pub use options::TransportOptions;

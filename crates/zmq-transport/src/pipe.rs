@@ -4,9 +4,10 @@
 //! [`pipe_pair`] is two queues, one each way, as every peer of a socket has. The writer
 //! publishes whole messages only, so a reader never sees part of one.
 //!
-//! **No lock on the hot path.** Frames travel through a lock-free queue
-//! (`crossbeam_queue::SegQueue`, which allocates a block per 31 frames, not per frame).
-//! The writer keeps an unfinished message to itself and pushes it whole, then counts it in
+//! **No lock on the hot path.** Frames travel through a single-producer, single-consumer
+//! list of chunks (`frames`, libzmq's `yqueue_t`: no read-modify-write per frame, a chunk
+//! per 64 frames, the last chunk read reused). The writer keeps an unfinished message to
+//! itself and pushes it whole, then publishes the frames and counts the message in
 //! `written`; the reader starts a message only when `written` says a whole one is there.
 //! High-water marks are those counters too. A mutex guards only what changes rarely: the
 //! wakers, and the peer's metadata.
@@ -38,7 +39,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_queue::SegQueue;
 use parking_lot::Mutex;
 use zmtp_codec::{Frame, Metadata};
 
@@ -89,22 +89,27 @@ type Waker = Option<(Arc<dyn Wake>, u64)>;
 /// thread and `read` at every message on the reader's, so sharing a line with each other
 /// (or with the flags both sides read) would move it between the cores each time.
 #[repr(align(128))]
-struct Padded(AtomicU64);
+struct Padded<T>(T);
 
-impl std::ops::Deref for Padded {
-    type Target = AtomicU64;
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
 
-    fn deref(&self) -> &AtomicU64 {
+    fn deref(&self) -> &T {
         &self.0
     }
 }
 
+mod frames;
+pub(crate) mod fuzzing;
+mod sync;
+
+use frames::{FrameRx, FrameTx};
+
 struct Shared {
-    frames: SegQueue<Frame>,
     /// Whole messages pushed by the writer.
-    written: Padded,
+    written: Padded<AtomicU64>,
     /// Messages taken by the reader.
-    read: Padded,
+    read: Padded<AtomicU64>,
     /// The reader found no message and waits for the next flush.
     reader_waiting: AtomicBool,
     /// The writer found the queue full and waits for the low-water mark.
@@ -207,8 +212,8 @@ impl Shared {
 /// Creates a queue holding at most `hwm` messages (0 for no limit).
 pub fn queue(hwm: usize) -> (Writer, Reader) {
     let hwm = hwm as u64;
+    let (frames_tx, frames_rx) = frames::frames();
     let shared = Arc::new(Shared {
-        frames: SegQueue::new(),
         written: Padded(AtomicU64::new(0)),
         read: Padded(AtomicU64::new(0)),
         reader_waiting: AtomicBool::new(false),
@@ -231,6 +236,7 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
     (
         Writer {
             shared: Arc::clone(&shared),
+            frames: frames_tx,
             pending: VecDeque::new(),
             complete_frames: 0,
             complete_msgs: 0,
@@ -240,6 +246,7 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
         },
         Reader {
             shared,
+            frames: frames_rx,
             read: 0,
             published: 0,
             written_seen: 0,
@@ -281,6 +288,7 @@ pub fn pipe_pair(a_to_b_hwm: usize, b_to_a_hwm: usize) -> (PipeEnd, PipeEnd) {
 /// The writing end of a queue.
 pub struct Writer {
     shared: Arc<Shared>,
+    frames: FrameTx<Frame>,
     /// Frames written but not yet pushed: whole messages, then maybe part of one.
     pending: VecDeque<Frame>,
     /// How many frames at the front of `pending` form whole messages.
@@ -369,7 +377,7 @@ impl Writer {
             // A whole message with nothing before it held back: straight into the queue,
             // counted (and so readable) at the next flush. Saves the round trip through
             // `pending` that single-frame messages, most of them, would make.
-            self.shared.frames.push(frame);
+            self.frames.push(frame);
             self.complete_msgs += 1;
             return;
         }
@@ -393,9 +401,10 @@ impl Writer {
             // (Not even an empty drain for the messages `write` pushed already: its set-up
             // and drop were a tenth of the instructions of a small send.)
             for frame in self.pending.drain(..self.complete_frames) {
-                self.shared.frames.push(frame);
+                self.frames.push(frame);
             }
         }
+        self.frames.publish();
         self.written += self.complete_msgs;
         self.complete_frames = 0;
         self.complete_msgs = 0;
@@ -520,6 +529,7 @@ impl fmt::Debug for Writer {
 /// The reading end of a queue.
 pub struct Reader {
     shared: Arc<Shared>,
+    frames: FrameRx<Frame>,
     read: u64,
     /// The count last stored in `shared.read` for the writer (see [`Reader::publish_read`]).
     published: u64,
@@ -589,7 +599,7 @@ impl Reader {
                     break;
                 }
                 // Written for the connection before the hiccup: dropped whole.
-                while let Some(frame) = self.shared.frames.pop() {
+                while let Some(frame) = self.frames.pop() {
                     if !frame.more {
                         break;
                     }
@@ -599,7 +609,7 @@ impl Reader {
         }
         // A whole message was counted in `written` after its frames were pushed, so they
         // are all there.
-        let Some(frame) = self.shared.frames.pop() else {
+        let Some(frame) = self.frames.pop() else {
             return Read::Empty;
         };
         if frame.more {
@@ -723,7 +733,8 @@ impl Reader {
         let s = &*self.shared;
         if self.read < self.written_seen
             && self.read - self.published < publish_lag(s.hwm.load(Ordering::Relaxed))
-            && !s.writer_waiting.load(Ordering::SeqCst)
+            && (!s.writer_waiting.load(Ordering::SeqCst)
+                || self.written_seen - self.read > s.lwm.load(Ordering::Relaxed))
         {
             return;
         }
@@ -736,11 +747,13 @@ impl Reader {
     /// Not done for every message: the store is a full barrier and moves the counter's
     /// line to this core, and the writer needs the count only when the queue looks full
     /// to it (libzmq's reader reports every low-water mark's worth of messages). It is
-    /// done at least every [`publish_lag`] messages, whenever the writer waits (its flag
-    /// is read at each message), and whenever this end has read every message it knew
-    /// of (once per batch in a stream; at once for a reader that keeps up); so a writer
-    /// never waits on an empty queue, and one that saw a stale count is woken by the
-    /// next read. The cost: near the high-water mark, a writer may find the queue
+    /// done at least every [`publish_lag`] messages, whenever this end has read every
+    /// message it knew of (once per batch in a stream; at once for a reader that keeps
+    /// up), and, while the writer waits (its flag is read at each message), at each read
+    /// that leaves no more than the low-water mark, the point where the writer is woken:
+    /// so a writer never waits on an empty queue, and one that saw a stale count is woken
+    /// by the read that makes room for it. (Reporting each read while the writer waited,
+    /// as before, was a full barrier per message in a receiver that cannot keep up.) The cost: near the high-water mark, a writer may find the queue
     /// full up to [`publish_lag`] messages early, as a libzmq writer does.
     fn publish_read(&mut self) {
         self.published = self.read;
@@ -768,7 +781,7 @@ impl Reader {
         }
         if self.in_message {
             if self.taken.is_empty() {
-                while let Some(frame) = self.shared.frames.pop() {
+                while let Some(frame) = self.frames.pop() {
                     if !frame.more {
                         break;
                     }
@@ -803,7 +816,7 @@ impl Reader {
         if self.shared.reader_closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        while self.shared.frames.pop().is_some() {}
+        while self.frames.pop().is_some() {}
         self.shared.slot.lock().take();
         self.taken.clear();
         self.shared.wake_writer(Wakeup::Closed);

@@ -4,19 +4,50 @@
 
 use std::path::Path;
 
-#[test]
-fn replay_socks_reply() {
+/// Runs `f` on every committed input of `target`; returns how many there were.
+fn replay(target: &str, f: fn(&[u8])) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let mut count = 0;
     for dir in ["seeds", "regressions"] {
-        let Ok(entries) = std::fs::read_dir(root.join(dir).join("socks_reply")) else {
+        let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else {
             continue;
         };
         for entry in entries {
             let data = std::fs::read(entry.unwrap().path()).unwrap();
-            zmq_transport::fuzzing::socks_negotiate(&data);
+            f(&data);
             count += 1;
         }
     }
+    count
+}
+
+#[test]
+fn replay_socks_reply() {
+    let count = replay("socks_reply", zmq_transport::fuzzing::socks_negotiate);
     assert!(count > 0, "no seeds for fuzz target socks_reply");
+}
+
+#[test]
+fn replay_pipe_ops() {
+    let count = replay("pipe_ops", zmq_transport::fuzzing::pipe_ops);
+    assert!(count >= 5, "the pipe_ops seeds are missing");
+}
+
+/// The pipe model on many pseudo-random operation sequences (a fixed generator, so a
+/// failure repeats), beyond the committed seeds.
+#[test]
+fn pipe_ops_on_random_sequences() {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..3000 {
+        let len = (state % 400) as usize;
+        let data: Vec<u8> = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect();
+        zmq_transport::fuzzing::pipe_ops(&data);
+    }
 }
