@@ -5,7 +5,8 @@
 //! taken from its peer whole, into a buffer the pattern then returns frame by frame. The
 //! buffer is reused, so this costs no allocation in the steady state, and it makes
 //! atomicity independent of the peer: a peer detached or replaced half-way through a
-//! message the application is reading cannot cut it short.
+//! message the application is reading cannot cut it short. A message of one frame skips
+//! the buffer ([`FairQueue::fetch_first`]).
 
 use alloc::collections::VecDeque;
 
@@ -40,10 +41,23 @@ impl FairQueue {
         peers: &mut dyn Peers,
         buf: &mut VecDeque<Frame>,
     ) -> Option<PeerId> {
+        let (peer, first) = self.fetch_first(peers, buf)?;
+        buf.push_front(first);
+        Some(peer)
+    }
+
+    /// Takes the next whole message: returns its first frame (and the peer it came from),
+    /// and moves the rest, if any, into `rest` (which must be empty). A single-frame
+    /// message, most of them, goes straight to the caller, without the buffer.
+    pub(crate) fn fetch_first(
+        &mut self,
+        peers: &mut dyn Peers,
+        rest: &mut VecDeque<Frame>,
+    ) -> Option<(PeerId, Frame)> {
         while let Some(peer) = self.peers.current() {
-            if read_message(peers, peer, buf) {
+            if let Some(first) = read_message(peers, peer, rest) {
                 self.peers.advance_past(peer);
-                return Some(peer);
+                return Some((peer, first));
             }
             self.peers.deactivate_current();
         }
@@ -58,23 +72,27 @@ impl FairQueue {
     }
 }
 
-/// Reads one whole message from `peer` into `buf`. `false` if the peer has none; a message
-/// cut short (the runtime broke the [`Peers::read`] contract) is discarded, and counts as
-/// none.
-fn read_message(peers: &mut dyn Peers, peer: PeerId, buf: &mut VecDeque<Frame>) -> bool {
-    debug_assert!(buf.is_empty());
+/// Reads one whole message from `peer`: returns its first frame and puts the rest in
+/// `rest` (empty). `None` if the peer has none; a message cut short (the runtime broke the
+/// [`Peers::read`] contract) is discarded, and counts as none.
+fn read_message(peers: &mut dyn Peers, peer: PeerId, rest: &mut VecDeque<Frame>) -> Option<Frame> {
+    debug_assert!(rest.is_empty());
+    let first = peers.read(peer)?;
+    if !first.more {
+        return Some(first);
+    }
     loop {
         match peers.read(peer) {
             Some(frame) => {
                 let more = frame.more;
-                buf.push_back(frame);
+                rest.push_back(frame);
                 if !more {
-                    return true;
+                    return Some(first);
                 }
             }
             None => {
-                buf.clear();
-                return false;
+                rest.clear();
+                return None;
             }
         }
     }

@@ -40,10 +40,12 @@ pub(crate) fn fq_recv(
     inbox: &mut VecDeque<Frame>,
     peers: &mut dyn Peers,
 ) -> Result<Frame, PatternError> {
-    if inbox.is_empty() {
-        fq.fetch(peers, inbox);
+    if let Some(frame) = inbox.pop_front() {
+        return Ok(frame);
     }
-    inbox.pop_front().ok_or(PatternError::Again(None))
+    fq.fetch_first(peers, inbox)
+        .map(|(_, first)| first)
+        .ok_or(PatternError::Again(None))
 }
 
 /// Whether `inbox` has a frame, prefetching a message from `fq` if it is empty.
