@@ -672,11 +672,19 @@ impl Reader {
     }
 
     /// Whether a whole message waits; if not, registers for a wake-up (or notes the end).
+    #[inline]
     fn message_ready(&mut self) -> bool {
         if self.written_seen > self.read {
             self.refresh_metadata();
             return true;
         }
+        self.look_for_messages()
+    }
+
+    /// [`Reader::message_ready`] once every message known was read: loads the writer's
+    /// count (once per batch of messages in a stream, so not inlined into each read).
+    #[inline(never)]
+    fn look_for_messages(&mut self) -> bool {
         // Closed first: everything written before the close is counted by then.
         let closed = self.shared.writer_closed.load(Ordering::SeqCst);
         self.written_seen = self.shared.written.load(Ordering::SeqCst);
@@ -704,12 +712,18 @@ impl Reader {
         false
     }
 
+    #[inline]
     fn refresh_metadata(&mut self) {
         let epoch = self.shared.metadata_epoch.load(Ordering::Acquire);
         if epoch != self.metadata_epoch {
-            self.metadata_epoch = epoch;
-            self.metadata.clone_from(&self.shared.rare.lock().metadata);
+            self.reload_metadata(epoch);
         }
+    }
+
+    #[cold]
+    fn reload_metadata(&mut self, epoch: u64) {
+        self.metadata_epoch = epoch;
+        self.metadata.clone_from(&self.shared.rare.lock().metadata);
     }
 
     /// The properties of the peer the frames being read come from, if the writer set any.
@@ -728,6 +742,7 @@ impl Reader {
         self.shared.rare.lock().direct_reader.clone()
     }
 
+    #[inline]
     fn message_read(&mut self) {
         self.read += 1;
         let s = &*self.shared;

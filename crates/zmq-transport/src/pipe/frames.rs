@@ -129,6 +129,7 @@ pub(super) fn frames<T: Send>() -> (FrameTx<T>, FrameRx<T>) {
 
 impl<T: Send> FrameTx<T> {
     /// Appends a frame; the reader sees it after the next [`FrameTx::publish`].
+    #[inline]
     pub(super) fn push(&mut self, frame: T) {
         let inner = &*self.inner;
         inner.tail.with_mut(|tail| {
@@ -175,6 +176,7 @@ impl<T: Send> FrameTx<T> {
 
 impl<T: Send> FrameRx<T> {
     /// The next published frame, if any.
+    #[inline]
     pub(super) fn pop(&mut self) -> Option<T> {
         let inner = &*self.inner;
         inner.head.with_mut(|head| {
