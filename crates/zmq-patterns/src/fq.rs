@@ -19,6 +19,8 @@ use crate::{PeerId, Peers};
 #[derive(Debug, Default)]
 pub(crate) struct FairQueue {
     peers: PeerSet,
+    /// The peer the last message fetched came from.
+    last: PeerId,
 }
 
 impl FairQueue {
@@ -41,23 +43,28 @@ impl FairQueue {
         peers: &mut dyn Peers,
         buf: &mut VecDeque<Frame>,
     ) -> Option<PeerId> {
-        let (peer, first) = self.fetch_first(peers, buf)?;
+        let first = self.fetch_first(peers, buf)?;
         buf.push_front(first);
-        Some(peer)
+        Some(self.last)
     }
 
-    /// Takes the next whole message: returns its first frame (and the peer it came from),
-    /// and moves the rest, if any, into `rest` (which must be empty). A single-frame
-    /// message, most of them, goes straight to the caller, without the buffer.
+    /// Takes the next whole message: returns its first frame, and moves the rest, if any,
+    /// into `rest` (which must be empty). A single-frame message, most of them, goes
+    /// straight to the caller, without the buffer. (The peer it came from is kept, not
+    /// returned: a frame returned alone keeps the layout of `Peers::read`'s answer, and
+    /// moves as one block instead of field by field.)
     pub(crate) fn fetch_first(
         &mut self,
         peers: &mut dyn Peers,
         rest: &mut VecDeque<Frame>,
-    ) -> Option<(PeerId, Frame)> {
+    ) -> Option<Frame> {
         while let Some(peer) = self.peers.current() {
-            if let Some(first) = read_message(peers, peer, rest) {
+            // Checked, not destructured: the `Option` is returned as it came.
+            let first = read_message(peers, peer, rest);
+            if first.is_some() {
                 self.peers.advance_past(peer);
-                return Some((peer, first));
+                self.last = peer;
+                return first;
             }
             self.peers.deactivate_current();
         }
@@ -77,9 +84,11 @@ impl FairQueue {
 /// [`Peers::read`] contract) is discarded, and counts as none.
 fn read_message(peers: &mut dyn Peers, peer: PeerId, rest: &mut VecDeque<Frame>) -> Option<Frame> {
     debug_assert!(rest.is_empty());
-    let first = peers.read(peer)?;
-    if !first.more {
-        return Some(first);
+    // The `Option` is checked and returned as it came, not taken apart and rebuilt (which
+    // moves the frame field by field).
+    let first = peers.read(peer);
+    if first.as_ref().is_none_or(|frame| !frame.more) {
+        return first;
     }
     loop {
         match peers.read(peer) {
@@ -87,7 +96,7 @@ fn read_message(peers: &mut dyn Peers, peer: PeerId, rest: &mut VecDeque<Frame>)
                 let more = frame.more;
                 rest.push_back(frame);
                 if !more {
-                    return Some(first);
+                    return first;
                 }
             }
             None => {

@@ -44,7 +44,6 @@ pub(crate) fn fq_recv(
         return Ok(frame);
     }
     fq.fetch_first(peers, inbox)
-        .map(|(_, first)| first)
         .ok_or(PatternError::Again(None))
 }
 

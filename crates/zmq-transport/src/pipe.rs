@@ -579,21 +579,30 @@ impl Reader {
     /// The next frame. After a frame with `more`, the next read returns the next frame of
     /// the same message: messages are only ever published whole.
     pub fn read(&mut self) -> Read {
+        match self.next_frame() {
+            Some(frame) => Read::Frame(frame),
+            None if self.closed => Read::Closed,
+            None => Read::Empty,
+        }
+    }
+
+    /// [`Reader::read`] as an `Option`: `None` when there is no frame, and then
+    /// [`Reader::is_finished`] tells whether none will ever come. The hot path of a
+    /// socket's receive: the frame comes back in the queue's own `Option`, without being
+    /// taken apart and put together again as a [`Read`] (a piece-by-piece copy of its 48
+    /// bytes).
+    pub fn next_frame(&mut self) -> Option<Frame> {
         if self.shared.conflate.load(Ordering::Relaxed) {
             return self.read_conflated();
         }
         if !self.in_message {
             if self.shared.hiccup_pending.load(Ordering::SeqCst) {
                 // The writer is woken with `Hiccup` already; its acknowledgement wakes us.
-                return Read::Empty;
+                return None;
             }
             loop {
                 if !self.message_ready() {
-                    return if self.closed {
-                        Read::Closed
-                    } else {
-                        Read::Empty
-                    };
+                    return None;
                 }
                 if self.read >= self.shared.discard_before.load(Ordering::SeqCst) {
                     break;
@@ -609,16 +618,22 @@ impl Reader {
         }
         // A whole message was counted in `written` after its frames were pushed, so they
         // are all there.
-        let Some(frame) = self.frames.pop() else {
-            return Read::Empty;
-        };
-        if frame.more {
-            self.in_message = true;
-        } else {
-            self.in_message = false;
-            self.message_read();
+        let frame = self.frames.pop();
+        if let Some(frame) = &frame {
+            if frame.more {
+                self.in_message = true;
+            } else {
+                self.in_message = false;
+                self.message_read();
+            }
         }
-        Read::Frame(frame)
+        frame
+    }
+
+    /// After [`Reader::next_frame`] found no frame: whether the writer closed the queue
+    /// and every message was read (the `Read::Closed` of [`Reader::read`]).
+    pub fn is_finished(&self) -> bool {
+        self.closed
     }
 
     /// Messages published and not yet read (including one being read).
@@ -629,18 +644,14 @@ impl Reader {
             .saturating_sub(self.read)
     }
 
-    fn read_conflated(&mut self) -> Read {
+    fn read_conflated(&mut self) -> Option<Frame> {
         if self.taken.is_empty() {
             if self.shared.hiccup_pending.load(Ordering::SeqCst) {
-                return Read::Empty;
+                return None;
             }
             loop {
                 if !self.message_ready() {
-                    return if self.closed {
-                        Read::Closed
-                    } else {
-                        Read::Empty
-                    };
+                    return None;
                 }
                 // Counted in `written` under the slot's lock when the slot was filled.
                 let message = self.shared.slot.lock().take().unwrap_or_default();
@@ -652,11 +663,9 @@ impl Reader {
                 }
             }
         }
-        let Some(frame) = self.taken.pop_front() else {
-            return Read::Empty;
-        };
+        let frame = self.taken.pop_front()?;
         self.in_message = !self.taken.is_empty();
-        Read::Frame(frame)
+        Some(frame)
     }
 
     /// Changes the high-water mark (0: no limit) while the queue is in use, as

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 use zmq_patterns::{Attach, Pattern, PatternError, PeerId, PeerInfo, Peers};
-use zmq_transport::pipe::{pipe_pair, PipeEnd, Read as PipeRead, Wake, Wakeup};
+use zmq_transport::pipe::{pipe_pair, PipeEnd, Wake, Wakeup};
 use zmq_transport::{EndpointId, MonitorEvent, NewPeer, SocketLink};
 use zmtp_codec::{Frame, Metadata};
 
@@ -353,20 +353,16 @@ impl Peers for PeerTable {
 
     fn read(&mut self, peer: PeerId) -> Option<Frame> {
         let slot = self.slots.get_mut(peer)?;
-        match slot.pipe.reader.read() {
-            PipeRead::Frame(frame) => {
-                let md = slot.pipe.reader.metadata();
-                if !ptr_eq(md, self.last_metadata.as_ref()) {
-                    self.last_metadata = md.cloned();
-                }
-                Some(frame)
+        let frame = slot.pipe.reader.next_frame();
+        if frame.is_some() {
+            let md = slot.pipe.reader.metadata();
+            if !ptr_eq(md, self.last_metadata.as_ref()) {
+                self.last_metadata = md.cloned();
             }
-            PipeRead::Empty => None,
-            PipeRead::Closed => {
-                self.finished.push(peer);
-                None
-            }
+        } else if slot.pipe.reader.is_finished() {
+            self.finished.push(peer);
         }
+        frame
     }
 }
 
@@ -430,6 +426,7 @@ impl Core {
 
     /// Applies what other threads left in the mailbox. Returns ETERM if the context is
     /// terminating.
+    #[inline]
     pub(crate) fn process_mailbox(&mut self) -> Result<()> {
         if !self.shared.mail.load(Ordering::Acquire) {
             // Nothing left since the mailbox was last emptied (what arrives from now on
@@ -437,6 +434,13 @@ impl Core {
             self.detach_finished();
             return Ok(());
         }
+        self.apply_mail()
+    }
+
+    /// [`Core::process_mailbox`] when there is mail: out of line, so that the check at
+    /// every send and receive stays a load and a branch.
+    #[inline(never)]
+    fn apply_mail(&mut self) -> Result<()> {
         let (peers, wakes, terminated) = {
             let mut mailbox = self.shared.mailbox.lock();
             // Still set when the context terminates: every later call sees ETERM.
