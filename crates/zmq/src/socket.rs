@@ -565,6 +565,10 @@ impl Inner {
     /// frame): what was queued to each is sent first. A connect's connection ends the
     /// connect, as libzmq's session ends with its pipe: no reconnecting.
     fn close_requested_peers(&mut self) {
+        if self.socket_type != SocketType::STREAM {
+            // The only type that asks: no call into the pattern at every send.
+            return;
+        }
         while let Some((peer, endpoint)) = self.core.take_disconnect() {
             let connect =
                 endpoint.and_then(|id| self.endpoints.iter().position(|e| e.id == id && !e.bind));
