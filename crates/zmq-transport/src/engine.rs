@@ -44,6 +44,7 @@ use crate::monitor::{self, EventKind, MonitorEvent};
 use crate::options::TransportOptions;
 use crate::pipe::{pipe_pair, DirectRead, PipeEnd, Read as PipeRead, Wake, Wakeup};
 use crate::reactor::{Ctx, Key, Scheduled, TimerId, TimerKind, Timers};
+use crate::recycle;
 use crate::runtime::{EndpointId, NewPeer, SocketLink};
 use crate::stream::Stream;
 use crate::zap::{ZapPending, ZapPoll, ZapRouter};
@@ -136,8 +137,16 @@ pub(crate) struct Engine {
     spare: BytesMut,
     /// A large frame's body is being gathered in `body` (and `input` is empty).
     large_body: bool,
-    /// The large frame body being received ([`Engine::read_some`]).
+    /// The large frame body being received ([`Engine::read_some`]): a recycled buffer
+    /// (initialised to at least the body's length) or a new one (its length what has
+    /// arrived).
     body: Vec<u8>,
+    /// How much of the large frame body has arrived in `body`.
+    body_have: usize,
+    /// `body` came from [`recycle::take`].
+    body_recycled: bool,
+    /// A large frame body that arrived whole, for the decoder ([`Decoder::decode_body`]).
+    body_done: Option<Bytes>,
     /// The last read completed a large frame body: the next read is short.
     after_large: bool,
     /// Where large frame bodies are read before they join `body`, where the platform has
@@ -279,6 +288,9 @@ impl Engine {
             spare: BytesMut::new(),
             large_body: false,
             body: Vec::new(),
+            body_have: 0,
+            body_recycled: false,
+            body_done: None,
             scratch: None,
             after_large: false,
             out,
@@ -379,7 +391,7 @@ impl Engine {
         self.reader_away = false;
         self.readable |= readable;
         loop {
-            if !self.input.is_empty() && !self.in_blocked {
+            if self.has_input() && !self.in_blocked {
                 match self.decode_traffic() {
                     Ok(_) => {}
                     Err(end) => {
@@ -447,6 +459,11 @@ impl Engine {
     /// anything happened (a read, the end, an interruption to retry); `false` when the
     /// stream had nothing (`WouldBlock`).
     fn read_input(&mut self) -> io::Result<bool> {
+        if self.body_done.is_some() {
+            // A whole large body waits for room in the pipe: nothing more is read until
+            // the decoder has taken it.
+            return Ok(false);
+        }
         match self.read_some() {
             Ok((0, _)) => self.eof = true,
             // A read that did not fill its buffer drained the socket: with edge-triggered
@@ -620,10 +637,7 @@ impl Engine {
                 if matches!(self.phase, Phase::Handshake(_)) {
                     progress |= self.drive_handshake(ctx)?;
                 }
-                if matches!(self.phase, Phase::Active(_))
-                    && !self.input.is_empty()
-                    && !self.in_blocked
-                {
+                if matches!(self.phase, Phase::Active(_)) && self.has_input() && !self.in_blocked {
                     progress |= self.decode_traffic()?;
                 }
             }
@@ -724,35 +738,65 @@ impl Engine {
     }
 
     /// One read towards a large frame body of `len` bytes (see [`Engine::read_some`]).
+    ///
+    /// The body goes into a recycled buffer when the pool has one ([`recycle`]: its pages
+    /// are resident and likely in cache), else into a new one grown as bytes arrive; either
+    /// way it becomes recyclable [`Bytes`] when whole.
     fn read_large_body(&mut self, len: usize) -> io::Result<(usize, usize)> {
         if !self.large_body {
             // The body's first bytes move to its own buffer (reads so far shared theirs).
-            let mut body = Vec::new();
-            body.try_reserve_exact(len.min(LARGE_BODY_RESERVE))
-                .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
-            body.extend_from_slice(&self.input);
+            let have = self.input.len();
+            match recycle::take(len) {
+                Some(mut buf) => {
+                    buf[..have].copy_from_slice(&self.input);
+                    self.body = buf;
+                    self.body_recycled = true;
+                }
+                None => {
+                    let mut body = Vec::new();
+                    body.try_reserve_exact(len.min(LARGE_BODY_RESERVE))
+                        .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+                    body.extend_from_slice(&self.input);
+                    self.body = body;
+                    self.body_recycled = false;
+                }
+            }
             self.input.clear();
-            self.body = body;
+            self.body_have = have;
             self.large_body = true;
         }
-        let have = self.body.len();
-        if self.body.capacity() == have {
-            // At most doubling what arrived, and never past the body's end.
-            self.body
-                .try_reserve_exact((len - have).min(have.max(READ_CHUNK)))
-                .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
-        }
-        // The capacity never exceeds the body: a read cannot take the next frame's bytes.
-        self.body.shrink_to(len);
-        let want = self.body.capacity() - have;
-        let n = read_into_capacity(&mut self.stream, &mut self.body, &mut self.scratch)?;
-        if self.body.len() >= len {
-            // No copy: a vector whose length is its capacity becomes `Bytes` as is.
-            self.input = BytesMut::from(Bytes::from(std::mem::take(&mut self.body)));
+        let (n, want) = if self.body_recycled {
+            // Initialised already: read straight into the rest of the body.
+            let rest = &mut self.body[self.body_have..len];
+            let want = rest.len();
+            (self.stream.read(rest)?, want)
+        } else {
+            let have = self.body.len();
+            if self.body.capacity() == have {
+                // At most doubling what arrived, and never past the body's end.
+                self.body
+                    .try_reserve_exact((len - have).min(have.max(READ_CHUNK)))
+                    .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+            }
+            // The capacity never exceeds the body: a read cannot take the next frame's
+            // bytes.
+            self.body.shrink_to(len);
+            let want = self.body.capacity() - have;
+            let n = read_into_capacity(&mut self.stream, &mut self.body, &mut self.scratch)?;
+            (n, want)
+        };
+        self.body_have += n;
+        if self.body_have >= len {
+            self.body_done = Some(recycle::into_bytes(std::mem::take(&mut self.body), len));
             self.large_body = false;
             self.after_large = true;
         }
         Ok((n, want))
+    }
+
+    /// Whether anything read waits to be decoded.
+    fn has_input(&self) -> bool {
+        !self.input.is_empty() || self.body_done.is_some()
     }
 
     /// Makes room for the next small read when the spare space runs short: a new zeroed
@@ -852,7 +896,7 @@ impl Engine {
 
     /// Decodes traffic from the buffered input into the socket's pipe, while it has room.
     fn decode_traffic(&mut self) -> Result<bool, EngineEnd> {
-        let before = (self.input.len(), self.out.len());
+        let before = (self.input.len(), self.out.len(), self.body_done.is_some());
         let Phase::Active(decoder) = &mut self.phase else {
             return Ok(false);
         };
@@ -869,7 +913,11 @@ impl Engine {
                 }
                 break;
             }
-            let item = match decoder.decode(&mut self.input) {
+            let decoded = match self.body_done.take() {
+                Some(body) => decoder.decode_body(body).map(Some),
+                None => decoder.decode(&mut self.input),
+            };
+            let item = match decoded {
                 Ok(Some(item)) => item,
                 Ok(None) => break,
                 Err(e) => {
@@ -934,7 +982,7 @@ impl Engine {
             self.awaiting_subscription = false;
             self.emit(EventKind::Subscribed, 0, |_| {});
         }
-        Ok((self.input.len(), self.out.len()) != before)
+        Ok((self.input.len(), self.out.len(), self.body_done.is_some()) != before)
     }
 
     /// The handshake is done: set up traffic and give the socket its peer.

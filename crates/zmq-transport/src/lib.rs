@@ -25,6 +25,7 @@ pub mod net;
 pub mod options;
 pub mod pipe;
 mod reactor;
+pub mod recycle;
 pub mod runtime;
 mod socks;
 mod stream;

@@ -227,13 +227,16 @@ std::thread_local! {
 /// an allocation and a free per message (a free made on the I/O thread, for a message sent
 /// over tcp or ipc). A chunk is freed, or reused, once every copy cut from it is gone; so a
 /// small message kept for long keeps its chunk (at most [`SMALL_COPY_CHUNK`] bytes) alive,
-/// as a received frame keeps the buffer it was read into.
+/// as a received frame keeps the buffer it was read into. A larger one takes a recycled
+/// buffer ([`zmq_transport::recycle`]).
 fn copy_bytes(data: &[u8]) -> Payload {
     if let Some(inline) = Payload::inline(data) {
         return inline;
     }
     if data.len() > SMALL_COPY_MAX {
-        return Payload::copy_from_slice(data);
+        // A large copy goes into a recycled buffer, returned when the message is dropped
+        // (after the I/O thread wrote it, or when an inproc peer is done with it).
+        return Payload::from(zmq_transport::recycle::copy(data));
     }
     SMALL_COPIES
         .try_with(|chunk| {

@@ -64,6 +64,12 @@ pub enum DecodeError {
     ZeroLengthV1Frame,
     /// A malformed command.
     Command(CommandError),
+    /// [`Decoder::decode_body`] was given a body when no frame of its size was pending: a
+    /// bug in the caller, not the peer.
+    BodyNotPending {
+        /// The size of the body given.
+        len: usize,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -90,6 +96,11 @@ impl fmt::Display for DecodeError {
                 f.write_str("malformed ZMTP/1.0 frame: its size is 0, leaving no flags byte")
             }
             Self::Command(e) => fmt::Display::fmt(e, f),
+            Self::BodyNotPending { len } => write!(
+                f,
+                "a {len}-byte frame body was handed to the decoder while no frame of that \
+                 size was pending (a bug in the engine; please report it)"
+            ),
         }
     }
 }
@@ -200,6 +211,21 @@ impl Decoder {
         Ok(Some(Item::from_frame(flags, body)?))
     }
 
+    /// Completes the pending frame with its whole body, which the caller gathered in a
+    /// buffer of its own after [`Decoder::pending_body`] announced it: the item
+    /// [`Decoder::decode`] would return had the body come through its input, without
+    /// copying the body into that input first.
+    pub fn decode_body(&mut self, body: Bytes) -> Result<Item, DecodeError> {
+        let State::Body { flags, len } = self.state else {
+            return Err(DecodeError::BodyNotPending { len: body.len() });
+        };
+        if len != body.len() {
+            return Err(DecodeError::BodyNotPending { len: body.len() });
+        }
+        self.state = State::Header;
+        Ok(Item::from_frame(flags, body)?)
+    }
+
     /// Reads a frame header from the front of `input` without consuming it: the flags
     /// (commands only in ZMTP 3.x), the body size and the header's length.
     fn parse_header(&self, input: &[u8]) -> Result<Option<(FrameFlags, u64, usize)>, DecodeError> {
@@ -306,6 +332,45 @@ mod tests {
         assert!(!body.is_inline() && !more);
         assert_eq!(body.as_ptr() as usize, large_at);
         assert!(input.is_empty());
+    }
+
+    #[test]
+    fn a_body_gathered_apart_completes_its_frame_as_is() {
+        let mut decoder = Decoder::new(FrameFormat::V3);
+        let mut input = BytesMut::from(&b"\x04\x07\x04PI"[..]);
+        // Nothing pending yet: the body is refused, the decoder unchanged.
+        assert_eq!(
+            decoder.decode_body(Bytes::from_static(b"xyz")),
+            Err(DecodeError::BodyNotPending { len: 3 })
+        );
+        // A command header with part of its body: the rest is gathered apart.
+        assert_eq!(decoder.decode(&mut input).unwrap(), None);
+        assert_eq!(decoder.pending_body(), Some(7));
+        assert_eq!(
+            decoder.decode_body(Bytes::from_static(b"ab")),
+            Err(DecodeError::BodyNotPending { len: 2 })
+        );
+        let mut body = input.split();
+        body.extend_from_slice(b"NG\x00\x0a");
+        assert!(matches!(
+            decoder.decode_body(body.freeze()),
+            Ok(Item::Command(Command::Ping { ttl: 10, .. }))
+        ));
+        // A long data frame: its body is passed up in the buffer it was gathered in.
+        let mut decoder = Decoder::new(FrameFormat::V3);
+        let mut input = BytesMut::from(&b"\x03\0\0\0\0\0\0\x01\0"[..]);
+        assert_eq!(decoder.decode(&mut input).unwrap(), None);
+        assert_eq!(decoder.pending_body(), Some(256));
+        let body = Bytes::from(alloc::vec![9u8; 256]);
+        let at = body.as_ptr();
+        let Ok(Item::Data { body, more }) = decoder.decode_body(body) else {
+            panic!("a data frame");
+        };
+        assert!(more);
+        assert_eq!(body.as_ptr(), at);
+        assert_eq!(decoder.pending_body(), None);
+        input.extend_from_slice(b"\x00\x01z");
+        assert_eq!(decoder.decode(&mut input).unwrap(), Some(data(b"z", false)));
     }
 
     #[test]
