@@ -72,10 +72,9 @@ impl Pool {
         let class = Self::class(len)?;
         let buf = {
             let mut own = self.classes[class].lock();
-            match own.iter().rposition(|buf| buf.len() >= len) {
-                Some(at) => Some(own.remove(at)),
-                None => None,
-            }
+            own.iter()
+                .rposition(|buf| buf.len() >= len)
+                .map(|at| own.remove(at))
         }
         .or_else(|| self.classes.get(class + 1)?.lock().pop())?;
         self.held.fetch_sub(buf.len(), Ordering::Relaxed);
