@@ -132,10 +132,14 @@ pub fn copy(data: &[u8]) -> Bytes {
     let len = data.len();
     let buf = match take(len) {
         Some(mut buf) => {
-            buf[..len].copy_from_slice(data);
+            zmtp_codec::copy::copy(&mut buf[..len], data);
             buf
         }
-        None => data.to_vec(),
+        None => {
+            let mut buf = Vec::with_capacity(len);
+            zmtp_codec::copy::put(&mut buf, data);
+            buf
+        }
     };
     into_bytes(buf, len)
 }

@@ -246,7 +246,7 @@ fn copy_bytes(data: &[u8]) -> Payload {
                 // a new one.
                 chunk.reserve(SMALL_COPY_CHUNK);
             }
-            chunk.extend_from_slice(data);
+            zmtp_codec::copy::put(&mut *chunk, data);
             Payload::from(chunk.split())
         })
         // During the thread's teardown: an allocation of its own.

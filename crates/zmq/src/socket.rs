@@ -288,7 +288,7 @@ impl Socket {
     pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
         let msg = self.recv_frame(flags)?;
         let n = msg.len().min(buf.len());
-        buf[..n].copy_from_slice(&msg[..n]);
+        zmtp_codec::copy::copy(&mut buf[..n], &msg[..n]);
         Ok(msg.len())
     }
 

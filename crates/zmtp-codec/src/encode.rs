@@ -87,7 +87,7 @@ impl Encoder {
     /// Appends a data frame to `out`.
     pub fn data(&self, more: bool, body: &[u8], out: &mut impl BufMut) {
         out.put_slice(self.data_header(more, body.len()).as_bytes());
-        out.put_slice(body);
+        crate::copy::put(out, body);
     }
 
     /// Appends a command frame to `out`. Nothing is written on error.

@@ -16,6 +16,7 @@
 //! - [`socket_type`]: socket-type names, libzmq's numeric values and the peer table.
 //! - [`decode`] and [`encode`]: an incremental zero-copy decoder and a batching encoder.
 //! - [`z85`]: the Z85 text encoding of RFC 32.
+//! - [`copy`]: body copies that avoid a slow case of the C library's `memcpy`.
 //! - [`limits`]: the named limits the decoder enforces.
 //!
 //! A connection reads the greeting with [`greeting::GreetingReader`], answering each stage
@@ -53,6 +54,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod command;
+pub mod copy;
 pub mod decode;
 pub mod encode;
 pub mod frame;

@@ -51,7 +51,11 @@ impl Payload {
     /// A copy of `data`: inline when it fits, else in a new buffer.
     #[inline]
     pub fn copy_from_slice(data: &[u8]) -> Self {
-        Self::inline(data).unwrap_or_else(|| Self(Repr::Shared(Bytes::copy_from_slice(data))))
+        Self::inline(data).unwrap_or_else(|| {
+            let mut copy = Vec::with_capacity(data.len());
+            crate::copy::put(&mut copy, data);
+            Self(Repr::Shared(Bytes::from(copy)))
+        })
     }
 
     /// `data` inline, if it fits.
