@@ -175,7 +175,9 @@ impl CurveSealer {
         payload: &[u8],
         out: &mut BytesMut,
     ) -> Result<(), HandshakeError> {
-        self.seal_with(flags, payload.len(), out, |buf| buf.put_slice(payload))
+        self.seal_with(flags, payload.len(), out, |buf| {
+            zmtp_codec::copy::put(buf, payload)
+        })
     }
 
     /// Seals one data frame (`more`: more frames of the message follow) into `out`.
