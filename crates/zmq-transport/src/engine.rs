@@ -137,10 +137,12 @@ pub(crate) struct Engine {
     spare: BytesMut,
     /// A large frame's body is being gathered in `body` (and `input` is empty).
     large_body: bool,
-    /// The large frame body being received ([`Engine::read_some`]): a recycled buffer
-    /// (initialised to at least the body's length) or a new one (its length what has
-    /// arrived).
+    /// The large frame body being received ([`Engine::read_some`]), from `body_start` on:
+    /// a recycled buffer (initialised past the body's end) or a new one (its length the
+    /// start and what has arrived).
     body: Vec<u8>,
+    /// Where the body starts in `body` ([`recycle::start_for`]).
+    body_start: usize,
     /// How much of the large frame body has arrived in `body`.
     body_have: usize,
     /// `body` came from [`recycle::take`].
@@ -288,6 +290,7 @@ impl Engine {
             spare: BytesMut::new(),
             large_body: false,
             body: Vec::new(),
+            body_start: 0,
             body_have: 0,
             body_recycled: false,
             body_done: None,
@@ -696,13 +699,16 @@ impl Engine {
     ///   without a copy (`unsplit` of two halves of one allocation), and the decoder splits
     ///   frames off the front of `input`, sharing the allocation.
     /// - A large frame (its body longer than [`MIN_SPARE`]): the body gathers in a buffer
-    ///   of its own: its capacity (never zeroed) is reserved for the whole body up to
-    ///   [`LARGE_BODY_RESERVE`], then grows with the bytes that arrive (at most doubling),
-    ///   so a peer's announcement alone makes no memory resident, and bodies up to 4 MiB
-    ///   are never moved by a reallocation. On Linux each read goes straight into that
-    ///   capacity (rustix's safe `read` into a `Vec`'s spare capacity: no zeroing, no
-    ///   copy); elsewhere through `scratch` (zeroed once, reused). Reads stop at the
-    ///   body's end, so the body is one allocation that becomes the message as is.
+    ///   of its own, a recycled one if the pool has one ([`recycle`]; initialised already,
+    ///   read into as it is). Otherwise a new buffer's capacity (never zeroed) is reserved
+    ///   for the whole body up to [`LARGE_BODY_RESERVE`], then grows with the bytes that
+    ///   arrive (at most doubling), so a peer's announcement alone makes no memory
+    ///   resident, and bodies up to 4 MiB are never moved by a reallocation. On Linux each
+    ///   read goes straight into that capacity (rustix's safe `read` into a `Vec`'s spare
+    ///   capacity: no zeroing, no copy); elsewhere through `scratch` (zeroed once,
+    ///   reused). Reads stop at the body's end (but for the few bytes the body's start in
+    ///   its buffer left, [`recycle::start_for`], which go back to the input), so the body
+    ///   is one allocation that becomes the message as is.
     ///
     /// Returns how many bytes were read and how many the read asked for.
     fn read_some(&mut self) -> io::Result<(usize, usize)> {
@@ -747,17 +753,21 @@ impl Engine {
             // The body's first bytes move to its own buffer (reads so far shared theirs).
             let have = self.input.len();
             match recycle::take(len) {
-                Some(mut buf) => {
-                    buf[..have].copy_from_slice(&self.input);
+                Some((mut buf, start)) => {
+                    buf[start..start + have].copy_from_slice(&self.input);
                     self.body = buf;
+                    self.body_start = start;
                     self.body_recycled = true;
                 }
                 None => {
                     let mut body = Vec::new();
-                    body.try_reserve_exact(len.min(LARGE_BODY_RESERVE))
+                    body.try_reserve_exact(recycle::PAGE_HEAD + len.min(LARGE_BODY_RESERVE))
                         .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+                    let start = recycle::start_for(body.as_ptr());
+                    body.resize(start, 0);
                     body.extend_from_slice(&self.input);
                     self.body = body;
+                    self.body_start = start;
                     self.body_recycled = false;
                 }
             }
@@ -765,29 +775,34 @@ impl Engine {
             self.body_have = have;
             self.large_body = true;
         }
+        let (start, have) = (self.body_start, self.body_have);
         let (n, want) = if self.body_recycled {
             // Initialised already: read straight into the rest of the body.
-            let rest = &mut self.body[self.body_have..len];
+            let rest = &mut self.body[start + have..start + len];
             let want = rest.len();
             (self.stream.read(rest)?, want)
         } else {
-            let have = self.body.len();
-            if self.body.capacity() == have {
+            if self.body.capacity() == self.body.len() {
                 // At most doubling what arrived, and never past the body's end.
                 self.body
                     .try_reserve_exact((len - have).min(have.max(READ_CHUNK)))
                     .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
             }
-            // The capacity never exceeds the body: a read cannot take the next frame's
-            // bytes.
-            self.body.shrink_to(len);
-            let want = self.body.capacity() - have;
+            // The capacity ends with the body, but for up to `PAGE_HEAD` bytes of the first
+            // allocation (not all of its head taken by the start): read there, the next
+            // frame's first bytes go back to the input below.
+            let want = self.body.capacity() - self.body.len();
             let n = read_into_capacity(&mut self.stream, &mut self.body, &mut self.scratch)?;
             (n, want)
         };
         self.body_have += n;
         if self.body_have >= len {
-            self.body_done = Some(recycle::into_bytes(std::mem::take(&mut self.body), len));
+            let mut body = std::mem::take(&mut self.body);
+            if !self.body_recycled && body.len() > start + len {
+                self.input.extend_from_slice(&body[start + len..]);
+                body.truncate(start + len);
+            }
+            self.body_done = Some(recycle::into_bytes(body, start, len));
             self.large_body = false;
             self.after_large = true;
         }

@@ -124,6 +124,7 @@ suite!(
     pull_fair_queue,
     multipart_and_empty_frames,
     large_messages,
+    large_frames_of_many_sizes,
     stream_100k,
     hwm_dontwait,
     hwm_small_messages,
@@ -814,6 +815,62 @@ fn large_messages(tr: Tr) {
     assert_eq!(m.len(), 3);
     assert!(m[0] == make(100, 3) && m[1] == make(101, MIB + 17) && m[2].is_empty());
     a.send(make(7, MIB), 0).unwrap();
+    let _b = sender.join().unwrap();
+}
+
+/// Large frames of sizes around the receive path's thresholds and the recycled buffers'
+/// size classes, each followed at once by a small frame and a message of the same size:
+/// the reads that end a body also take the next frame's first bytes, and bodies land in
+/// new and in recycled buffers (whose stale content must never show).
+fn large_frames_of_many_sizes(tr: Tr) {
+    let ctx = Context::new();
+    let a = sock(&ctx, zmq::PULL);
+    let ep = bind(&a, tr);
+    let b = sock(&ctx, zmq::PUSH);
+    b.connect(&ep).unwrap();
+    const SIZES: [usize; 10] = [
+        8 * 1024 + 1,
+        16 * 1024,
+        16 * 1024 + 1,
+        32 * 1024 - 7,
+        65_535,
+        65_536,
+        65_537,
+        200_001,
+        (1 << 20) - 48,
+        (1 << 20) + 3,
+    ];
+    let make = |seed: usize, len: usize| -> Vec<u8> {
+        (0..len).map(|i| (i.wrapping_mul(7) ^ seed) as u8).collect()
+    };
+    let sender = thread::spawn(move || {
+        for (k, &len) in SIZES.iter().enumerate() {
+            for round in 0..3 {
+                let seed = k * 3 + round;
+                // From a slice (the facade's copy into a recycled buffer) and from a vector.
+                b.send(&make(seed, len)[..], SNDMORE).unwrap();
+                b.send(make(seed + 100, 5), SNDMORE).unwrap();
+                b.send(make(seed + 200, len), 0).unwrap();
+            }
+        }
+        b
+    });
+    for (k, &len) in SIZES.iter().enumerate() {
+        for round in 0..3 {
+            let seed = k * 3 + round;
+            let m = recv_parts(&a);
+            assert_eq!(m.len(), 3, "size {len} round {round}");
+            assert!(
+                m[0] == make(seed, len),
+                "first frame of {len} bytes, round {round}"
+            );
+            assert!(m[1] == make(seed + 100, 5));
+            assert!(
+                m[2] == make(seed + 200, len),
+                "last frame of {len} bytes, round {round}"
+            );
+        }
+    }
     let _b = sender.join().unwrap();
 }
 
