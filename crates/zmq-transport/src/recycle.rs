@@ -5,8 +5,7 @@
 //! as the payload is copied into it, and which is unmapped again when the message is
 //! dropped, on another thread (the I/O thread after writing it, the receiving socket's
 //! after reading it). `perf record` of a 1 MiB tcp stream: page faults and page clearing
-//! took about 15% of the sending process and 7% of the receiving one's I/O thread, and the
-//! copies into cold pages ran at half the speed of copies into warm ones.
+//! took about 15% of the sending process and 7% of the receiving one's I/O thread.
 //!
 //! So the bodies of large frames (received ones, and the facade's copies of sent ones) are
 //! [`Bytes`] whose buffer, once the last reference is dropped, goes to a small process-wide
