@@ -919,6 +919,8 @@ impl Engine {
             return Ok(false);
         };
         let mut first_subscription = false;
+        // Subscriptions in data frames are looked for only until the first one arrived.
+        let awaiting = self.awaiting_subscription;
         let mut in_at_start = !pipe.writer.in_message();
         loop {
             if !pipe.writer.in_message() && !pipe.writer.can_write() {
@@ -956,8 +958,10 @@ impl Engine {
             match item {
                 Item::Data { body, more } => {
                     // ZMTP 3.0 and older peers subscribe with a data frame `\x01topic`.
-                    first_subscription |= !more && in_at_start && body.first() == Some(&1);
-                    in_at_start = !more;
+                    if awaiting {
+                        first_subscription |= !more && in_at_start && body.first() == Some(&1);
+                        in_at_start = !more;
+                    }
                     // A small frame is copied out of the read buffer: the socket's thread
                     // then never touches the buffer's reference count (see `Payload`).
                     pipe.writer.write(Frame { data: body, more });
