@@ -14,7 +14,7 @@ use core::fmt;
 use crate::command::{Command, CommandError};
 use crate::frame::{FrameFlags, FrameFormat};
 use crate::limits::{DEFAULT_HANDSHAKE_COMMAND_SIZE, MAX_REPRESENTABLE_FRAME};
-use crate::msg::Payload;
+use crate::msg::{Payload, INLINE_MAX};
 
 /// One decoded frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,6 +188,16 @@ impl Decoder {
                     return Ok(None);
                 };
                 let len = self.check_size(flags, size)?;
+                // A small data frame read whole: its header and body consumed at once.
+                if !flags.command() && len <= INLINE_MAX && input.len() - header_len >= len {
+                    if let Some(body) = Payload::inline(&input[header_len..header_len + len]) {
+                        input.advance(header_len + len);
+                        return Ok(Some(Item::Data {
+                            body,
+                            more: flags.more(),
+                        }));
+                    }
+                }
                 input.advance(header_len);
                 self.state = State::Body { flags, len };
                 (flags, len)
