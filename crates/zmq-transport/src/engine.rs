@@ -935,6 +935,19 @@ impl Engine {
                 None => decoder.decode(&mut self.input),
             };
             let item = match decoded {
+                // The common case first, the data frame moved once, into the pipe.
+                Ok(Some(Item::Data { body, more })) if self.opener.is_none() => {
+                    if let Some(hb) = &mut self.heartbeat {
+                        hb.on_frame();
+                    }
+                    if awaiting {
+                        note_subscription(&mut first_subscription, &mut in_at_start, &body, more);
+                    }
+                    // A small frame is copied out of the read buffer: the socket's thread
+                    // then never touches the buffer's reference count (see `Payload`).
+                    pipe.writer.write(Frame { data: body, more });
+                    continue;
+                }
                 Ok(Some(item)) => item,
                 Ok(None) => break,
                 Err(e) => {
@@ -956,14 +969,11 @@ impl Engine {
                 hb.on_frame();
             }
             match item {
+                // A data frame unwrapped from a CURVE MESSAGE.
                 Item::Data { body, more } => {
-                    // ZMTP 3.0 and older peers subscribe with a data frame `\x01topic`.
                     if awaiting {
-                        first_subscription |= !more && in_at_start && body.first() == Some(&1);
-                        in_at_start = !more;
+                        note_subscription(&mut first_subscription, &mut in_at_start, &body, more);
                     }
-                    // A small frame is copied out of the read buffer: the socket's thread
-                    // then never touches the buffer's reference count (see `Payload`).
                     pipe.writer.write(Frame { data: body, more });
                 }
                 Item::Command(command) => match command {
@@ -1324,6 +1334,15 @@ fn read_into_capacity(
     let n = stream.read(&mut scratch[..want])?;
     buf.extend_from_slice(&scratch[..n]);
     Ok(n)
+}
+
+/// ZMTP 3.0 and older peers subscribe with a data frame `\x01topic`: notes in `found`
+/// whether this frame, if it is a whole message (`at_start`: the frame before it ended
+/// one), is such a subscription.
+#[inline]
+fn note_subscription(found: &mut bool, at_start: &mut bool, body: &[u8], more: bool) {
+    *found |= !more && *at_start && body.first() == Some(&1);
+    *at_start = !more;
 }
 
 /// Queues the PONG and the PING that wait, if any (sealed after a CURVE handshake).
