@@ -229,10 +229,19 @@ std::thread_local! {
 /// small message kept for long keeps its chunk (at most [`SMALL_COPY_CHUNK`] bytes) alive,
 /// as a received frame keeps the buffer it was read into. A larger one takes a recycled
 /// buffer ([`zmq_transport::recycle`]).
+#[inline]
 fn copy_bytes(data: &[u8]) -> Payload {
-    if let Some(inline) = Payload::inline(data) {
-        return inline;
+    match Payload::inline(data) {
+        Some(inline) => inline,
+        None => copy_to_buffer(data),
     }
+}
+
+/// [`copy_bytes`] for a payload too long to be inline: out of line, so that the inline
+/// case, the most common, does not pay for this one's set-up (14 instructions a 1-byte
+/// send, callgrind).
+#[inline(never)]
+fn copy_to_buffer(data: &[u8]) -> Payload {
     if data.len() > SMALL_COPY_MAX {
         // A large copy goes into a recycled buffer, returned when the message is dropped
         // (after the I/O thread wrote it, or when an inproc peer is done with it).
