@@ -54,6 +54,17 @@ pub fn copy(dst: &mut [u8], src: &[u8]) {
 #[inline]
 pub fn put(out: &mut impl BufMut, src: &[u8]) {
     if src.len() > PIECE {
+        put_long(out, src);
+    } else {
+        out.put_slice(src);
+    }
+}
+
+/// [`put`] of more than [`PIECE`] bytes (out of line: the short copies, most of them, stay
+/// small where they are inlined).
+#[inline(never)]
+fn put_long(out: &mut impl BufMut, src: &[u8]) {
+    {
         let room = out.chunk_mut();
         if room.len() >= src.len()
             && aliases(room.as_mut_ptr() as usize, src.as_ptr() as usize, src.len())

@@ -85,7 +85,6 @@ impl Encoder {
     }
 
     /// Appends a data frame to `out`.
-    #[inline]
     pub fn data(&self, more: bool, body: &[u8], out: &mut impl BufMut) {
         if body.len() <= usize::from(u8::MAX) && self.version.frame_format() != FrameFormat::V1 {
             // The short header of ZMTP 2.0 and 3.x, the form of most frames, byte by byte
