@@ -20,7 +20,7 @@
 //! destination lies just after the source modulo the 4 KiB page (see
 //! [`zmtp_codec::copy`]). A large body's bytes usually sit near the start of a page on the
 //! sending side (a page fragment begun with the frame's header), and a buffer of 128 KiB
-//! and more from the allocator starts 16 bytes into a page: 1 MiB round trips over tcp
+//! and more from the allocator starts 16 bytes into a page: 1 MiB half round trips over tcp
 //! took 550-850 us with recycled buffers so placed, 200-300 us with the body moved 64
 //! bytes, 2 KiB or 4 KiB further. So a body starts at least [`PAGE_HEAD`] bytes into a
 //! page ([`start_for`]), which costs at most that many bytes of each buffer.
