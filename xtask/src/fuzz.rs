@@ -10,8 +10,9 @@
 //!    and grown by the run) plus `fuzz/seeds/<target>/` if it exists, with
 //!    `-rss_limit_mb=1024 -malloc_limit_mb=128`.
 //!
-//! The targets over `unsafe` code (`pipe_ops`, the pipe's lock-free frame queue) then do
-//! both steps again under AddressSanitizer, built into `fuzz/target/asan` with
+//! The targets over `unsafe` code (`pipe_ops`, the pipe's lock-free frame queue;
+//! `read_splits`, the engine's reads into uninitialised capacity) then do both steps again
+//! under AddressSanitizer, built into `fuzz/target/asan` with
 //! `RUSTC_BOOTSTRAP=1` set for that command only (ASan's `-Z` flag on stable Rust).
 //!
 //! libFuzzer's per-input progress lines are counted, not echoed. A crash, leak, time-out or
@@ -34,7 +35,7 @@ const LIMITS: [&str; 2] = ["-rss_limit_mb=1024", "-malloc_limit_mb=128"];
 /// Targets whose code under test has `unsafe` blocks: after their plain run they run again
 /// under AddressSanitizer, which catches the out-of-bounds, use-after-free and leaks that
 /// a plain run does not see.
-const ASAN_TARGETS: [&str; 1] = ["pipe_ops"];
+const ASAN_TARGETS: [&str; 2] = ["pipe_ops", "read_splits"];
 
 /// How a target is built.
 #[derive(Clone, Copy, PartialEq, Eq)]

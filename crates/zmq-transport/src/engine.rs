@@ -44,6 +44,7 @@ use crate::monitor::{self, EventKind, MonitorEvent};
 use crate::options::TransportOptions;
 use crate::pipe::{pipe_pair, DirectRead, PipeEnd, Read as PipeRead, Wake, Wakeup};
 use crate::reactor::{Ctx, Key, Scheduled, TimerId, TimerKind, Timers};
+use crate::readbuf::{ReadSpace, MIN_SPARE, READ_CHUNK};
 use crate::recycle;
 use crate::runtime::{EndpointId, NewPeer, SocketLink};
 use crate::stream::Stream;
@@ -53,11 +54,6 @@ use crate::zap::{ZapPending, ZapPoll, ZapRouter};
 #[path = "raw_engine.rs"]
 mod raw_engine;
 
-/// The read buffer's size when no large frame is pending.
-const READ_CHUNK: usize = 64 * 1024;
-/// Below this much spare space, the next read gets a fresh buffer of [`READ_CHUNK`]; a
-/// frame body longer than this gathers in a buffer of its own ([`Engine::read_some`]).
-const MIN_SPARE: usize = 16 * 1024;
 /// The most read at once after a large frame body: the next frame's header, and the start
 /// of its body if it is another large frame (libzmq reads headers through 8 KiB too).
 const AFTER_LARGE_READ: usize = 8 * 1024;
@@ -132,9 +128,9 @@ pub(crate) struct Engine {
     stream: Stream,
     /// Bytes read and not yet decoded.
     input: BytesMut,
-    /// Zeroed space following `input` in the same allocation, where the next read goes
+    /// Where the next read goes: the space after `input` in the same allocation
     /// ([`Engine::read_some`]).
-    spare: BytesMut,
+    space: ReadSpace,
     /// A large frame's body is being gathered in `body` (and `input` is empty).
     large_body: bool,
     /// The large frame body being received ([`Engine::read_some`]), from `body_start` on:
@@ -287,7 +283,7 @@ impl Engine {
         let mut engine = Self {
             stream,
             input: BytesMut::new(),
-            spare: BytesMut::new(),
+            space: ReadSpace::default(),
             large_body: false,
             body: Vec::new(),
             body_start: 0,
@@ -691,13 +687,11 @@ impl Engine {
 
     /// Reads once, without zero-filling anything per read.
     ///
-    /// Safe Rust cannot read into uninitialised capacity, and zero-filling a whole read's
-    /// worth before every read (as `BytesMut::resize` does) cost 5% of a small-message
-    /// receiver and, for large frames, more than the copy of the data itself. So:
-    /// - Small frames: the read buffer is zeroed once, when it is allocated, and each read
-    ///   fills the next part of it (`spare`). The bytes read move to the end of `input`
-    ///   without a copy (`unsplit` of two halves of one allocation), and the decoder splits
-    ///   frames off the front of `input`, sharing the allocation.
+    /// - Small frames: each read fills the next part of a 64 KiB buffer ([`ReadSpace`]:
+    ///   on Linux straight into its uninitialised capacity; buffers reused once no frame
+    ///   holds them). The bytes read move to the end of `input` without a copy (`unsplit`
+    ///   of two parts of one allocation), and the decoder splits frames off the front of
+    ///   `input`, sharing the allocation.
     /// - A large frame (its body longer than [`MIN_SPARE`]): the body gathers in a buffer
     ///   of its own, a recycled one if the pool has one ([`recycle`]; initialised already,
     ///   read into as it is). Otherwise a new buffer's capacity (never zeroed) is reserved
@@ -727,17 +721,15 @@ impl Engine {
                     "read with {} bytes of input not yet decoded",
                     self.input.len()
                 );
-                self.ensure_spare();
+                self.space.ensure(&mut self.input);
                 // After a large frame, another may follow: read little, so that its first
                 // bytes are not copied twice (here and into its own buffer).
                 let room = if std::mem::take(&mut self.after_large) {
-                    self.spare.len().min(AFTER_LARGE_READ)
+                    self.space.room().min(AFTER_LARGE_READ)
                 } else {
-                    self.spare.len()
+                    self.space.room()
                 };
-                let n = self.stream.read(&mut self.spare[..room])?;
-                let filled = self.spare.split_to(n);
-                self.input.unsplit(filled);
+                let n = self.space.read(&mut self.stream, room, &mut self.input)?;
                 Ok((n, room))
             }
         }
@@ -812,20 +804,6 @@ impl Engine {
     /// Whether anything read waits to be decoded.
     fn has_input(&self) -> bool {
         !self.input.is_empty() || self.body_done.is_some()
-    }
-
-    /// Makes room for the next small read when the spare space runs short: a new zeroed
-    /// buffer, with the input buffered so far (part of a frame) copied to its front.
-    fn ensure_spare(&mut self) {
-        if self.spare.len() >= MIN_SPARE {
-            return;
-        }
-        let buffered = self.input.len();
-        let mut fresh = BytesMut::with_capacity(buffered + READ_CHUNK);
-        fresh.extend_from_slice(&self.input);
-        fresh.resize(buffered + READ_CHUNK, 0);
-        self.input = fresh.split_to(buffered);
-        self.spare = fresh;
     }
 
     fn write_some(&mut self) -> io::Result<usize> {

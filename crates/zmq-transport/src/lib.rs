@@ -25,6 +25,7 @@ pub mod net;
 pub mod options;
 pub mod pipe;
 mod reactor;
+mod readbuf;
 pub mod recycle;
 pub mod runtime;
 mod socks;
@@ -37,6 +38,7 @@ pub use monitor::{EventKind, MonitorEvent};
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::pipe::fuzzing::pipe_ops;
+    pub use crate::readbuf::fuzzing::read_splits;
     pub use crate::socks::fuzz_negotiate as socks_negotiate;
 }
 pub use options::TransportOptions;
