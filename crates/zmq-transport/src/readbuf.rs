@@ -23,11 +23,11 @@
 //! AddressSanitizer too, against a model of the byte stream and of the frames held.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::io;
 
 use bytes::BytesMut;
 
+use crate::recycle::Chunks;
 use crate::stream::Stream;
 
 /// The size of a read buffer: most reads of a busy stream fill what is left of it.
@@ -40,8 +40,8 @@ pub(crate) const MIN_SPARE: usize = 16 * 1024;
 pub(crate) const KEPT: usize = 8;
 
 thread_local! {
-    /// The buffers given up on this thread (each by its empty end), oldest first.
-    static GIVEN_UP: RefCell<VecDeque<BytesMut>> = const { RefCell::new(VecDeque::new()) };
+    /// The buffers given up on this thread.
+    static GIVEN_UP: RefCell<Chunks> = const { RefCell::new(Chunks::new(KEPT)) };
 }
 
 /// Where the next reads go; see the module's documentation.
@@ -67,25 +67,16 @@ impl ReadSpace {
         if self.spare.capacity() >= MIN_SPARE {
             return;
         }
-        let mut given_up = std::mem::take(&mut self.spare);
-        // Kept empty: a reclaim needs the whole buffer free.
-        given_up.clear();
+        let given_up = std::mem::take(&mut self.spare);
         // Never more than `MIN_SPARE` plus a frame header in the engine, which reads only
         // once every whole frame is decoded.
         let size = READ_CHUNK.max(input.len() + MIN_SPARE);
-        let mut fresh = GIVEN_UP
-            .with_borrow_mut(|kept| {
-                let free = kept.iter_mut().position(|b| b.try_reclaim(size));
-                let fresh = free.and_then(|i| kept.remove(i));
-                if self.in_buffer {
-                    kept.push_back(given_up);
-                    if kept.len() > KEPT {
-                        kept.pop_front();
-                    }
-                }
-                fresh
-            })
-            .unwrap_or_else(|| BytesMut::with_capacity(size));
+        let mut fresh = GIVEN_UP.with_borrow_mut(|kept| {
+            if self.in_buffer {
+                kept.give_up(given_up);
+            }
+            kept.take(size)
+        });
         self.in_buffer = true;
         fresh.extend_from_slice(input);
         *input = fresh.split_to(input.len());
@@ -310,7 +301,7 @@ mod tests {
             held.push(input.split_to(n).freeze());
         }
         // Every buffer but the current one was given up; the thread keeps the newest.
-        assert_eq!(GIVEN_UP.with_borrow(VecDeque::len), KEPT);
+        assert_eq!(GIVEN_UP.with_borrow(Chunks::len), KEPT);
         for (round, frame) in held.iter().enumerate() {
             assert!(
                 frame.iter().all(|&b| usize::from(b) == round),

@@ -25,9 +25,10 @@
 //! bytes, 2 KiB or 4 KiB further. So a body starts at least [`PAGE_HEAD`] bytes into a
 //! page ([`start_for`]), which costs at most that many bytes of each buffer.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 
 /// Buffers shorter than this are not kept: smaller copies and reads share chunks instead
@@ -187,6 +188,66 @@ impl Drop for Recycled {
     }
 }
 
+/// Chunks that small frames are cut from (read buffers, the facade's small copies), kept
+/// after they are given up and taken again once no frame cut from them is alive.
+///
+/// A chunk is a [`BytesMut`] whose frames are split off and frozen, so it is shared with
+/// them; it cannot go back to an allocator's pool when the last frame is dropped, as a
+/// [`Recycled`] body does. Instead, whoever cuts frames keeps the chunks it gave up
+/// (each by its empty end) and asks each, when it needs a new one, whether it is the only
+/// handle left (`BytesMut::try_reclaim`): if so the whole chunk is its again, with its
+/// pages resident and likely in cache, without an allocation, a free on another thread,
+/// or a new chunk's page faults. At most `limit` chunks are kept, the oldest let go first
+/// (freed by its last frame, as before), so what a holder keeps beyond the frames alive is
+/// at most `limit` chunks.
+pub struct Chunks {
+    kept: VecDeque<BytesMut>,
+    limit: usize,
+}
+
+impl Chunks {
+    /// Keeps at most `limit` chunks given up.
+    pub const fn new(limit: usize) -> Self {
+        Self {
+            kept: VecDeque::new(),
+            limit,
+        }
+    }
+
+    /// An empty chunk of at least `size` bytes of capacity: a kept one no frame holds any
+    /// more, else a new one.
+    pub fn take(&mut self, size: usize) -> BytesMut {
+        match self.kept.iter_mut().position(|c| c.try_reclaim(size)) {
+            Some(i) => self.kept.remove(i).unwrap_or_default(),
+            None => BytesMut::with_capacity(size),
+        }
+    }
+
+    /// Keeps `chunk`, emptied, to be taken again once no frame holds it; past the limit,
+    /// the chunk given up longest ago is let go.
+    pub fn give_up(&mut self, mut chunk: BytesMut) {
+        if self.limit == 0 {
+            return;
+        }
+        // Emptied: a reclaim needs the whole chunk free.
+        chunk.clear();
+        if self.kept.len() == self.limit {
+            self.kept.pop_front();
+        }
+        self.kept.push_back(chunk);
+    }
+
+    /// How many chunks are kept.
+    pub fn len(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// Whether no chunk is kept.
+    pub fn is_empty(&self) -> bool {
+        self.kept.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,5 +357,54 @@ mod tests {
         // Both buffers went to the process's pool (other tests may take them meanwhile,
         // so this only checks that the pool still keeps its bound).
         assert!(POOL.held.load(Ordering::Relaxed) <= POOL_BYTES);
+    }
+
+    #[test]
+    fn a_chunk_given_up_is_taken_again_once_no_frame_holds_it() {
+        let mut chunks = Chunks::new(2);
+        let mut chunk = chunks.take(1024);
+        assert!(chunk.capacity() >= 1024);
+        let base = chunk.as_ptr();
+        chunk.extend_from_slice(&[7; 1000]);
+        let frame = chunk.split_to(600).freeze();
+        chunks.give_up(chunk);
+        // Held by `frame`: a new chunk.
+        let other = chunks.take(1024);
+        assert_ne!(other.as_ptr(), base);
+        drop(frame);
+        // Free now: the same chunk, whole again.
+        let again = chunks.take(1024);
+        assert_eq!(again.as_ptr(), base);
+        assert!(again.is_empty() && again.capacity() >= 1024);
+        assert!(chunks.is_empty());
+        drop(other);
+    }
+
+    #[test]
+    fn chunks_past_the_limit_are_let_go_oldest_first() {
+        let mut chunks = Chunks::new(2);
+        let mut frames = Vec::new();
+        let mut bases = Vec::new();
+        for _ in 0..3 {
+            let mut chunk = chunks.take(64);
+            bases.push(chunk.as_ptr());
+            chunk.extend_from_slice(b"frame");
+            frames.push(chunk.split().freeze());
+            chunks.give_up(chunk);
+        }
+        assert_eq!(chunks.len(), 2);
+        // The first was let go; the second, once free, is taken again.
+        drop(frames.remove(0));
+        drop(frames.remove(0));
+        assert_eq!(chunks.take(64).as_ptr(), bases[1]);
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(&frames[0][..], b"frame");
+    }
+
+    #[test]
+    fn a_limit_of_zero_keeps_nothing() {
+        let mut chunks = Chunks::new(0);
+        chunks.give_up(BytesMut::with_capacity(64));
+        assert!(chunks.is_empty());
     }
 }

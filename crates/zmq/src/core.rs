@@ -381,6 +381,10 @@ pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
     /// `ZMQ_HELLO_MSG`: written to each new peer (empty: none).
     pub(crate) hello_msg: Bytes,
+    /// An empty vector that changes places with the mailbox's wake-ups when they are
+    /// applied, so that neither side allocates for them again (a new vector for each
+    /// wake-up, freed on the other thread, was 4% of a 4 KiB inproc stream).
+    spare_wakes: Vec<(u64, Wakeup)>,
 }
 
 /// How long a socket with only inproc peers spins before it sleeps ([`Core::wait`]).
@@ -421,6 +425,7 @@ impl Core {
             peers: PeerTable::default(),
             shared: Shared::new(),
             hello_msg: Bytes::new(),
+            spare_wakes: Vec::new(),
         }
     }
 
@@ -441,27 +446,21 @@ impl Core {
     /// every send and receive stays a load and a branch.
     #[inline(never)]
     fn apply_mail(&mut self) -> Result<()> {
-        let (peers, wakes, terminated) = {
+        let mut wakes = std::mem::take(&mut self.spare_wakes);
+        let (peers, terminated) = {
             let mut mailbox = self.shared.mailbox.lock();
             // Still set when the context terminates: every later call sees ETERM.
             self.shared
                 .mail
                 .store(mailbox.terminated, Ordering::Relaxed);
-            if mailbox.peers.is_empty() && mailbox.wakes.is_empty() {
-                (Vec::new(), Vec::new(), mailbox.terminated)
-            } else {
-                (
-                    std::mem::take(&mut mailbox.peers),
-                    std::mem::take(&mut mailbox.wakes),
-                    mailbox.terminated,
-                )
-            }
+            std::mem::swap(&mut mailbox.wakes, &mut wakes);
+            (std::mem::take(&mut mailbox.peers), mailbox.terminated)
         };
         for peer in peers {
             self.attach(peer);
         }
         let mut flush = false;
-        for (token, why) in wakes {
+        for &(token, why) in &wakes {
             match why {
                 Wakeup::Readable => self.pattern.read_activated(token),
                 Wakeup::Writable => {
@@ -472,6 +471,8 @@ impl Core {
                 Wakeup::Hiccup => self.hiccuped(token),
             }
         }
+        wakes.clear();
+        self.spare_wakes = wakes;
         if flush {
             self.pattern.flush(&mut self.peers);
         }

@@ -216,10 +216,41 @@ const SMALL_COPY_MAX: usize = 8 * 1024;
 /// The size of the chunks small copies are cut from.
 const SMALL_COPY_CHUNK: usize = 64 * 1024;
 
+/// How many chunks a thread keeps after moving on from them, to reuse once every copy cut
+/// from them is gone (256 KiB).
+const SMALL_COPY_KEPT: usize = 4;
+
+/// A thread's chunks for small copies.
+struct SmallCopies {
+    /// The rest of the current chunk.
+    chunk: BytesMut,
+    /// `chunk` is part of a chunk (not the empty one a thread starts with).
+    in_chunk: bool,
+    /// Chunks moved on from.
+    kept: zmq_transport::recycle::Chunks,
+}
+
+impl SmallCopies {
+    /// Moves on to a chunk moved on from before, or to this one again, if every copy cut
+    /// from it is gone; else to a new one.
+    #[cold]
+    fn next_chunk(&mut self) {
+        let full = std::mem::take(&mut self.chunk);
+        if self.in_chunk {
+            self.kept.give_up(full);
+        }
+        self.chunk = self.kept.take(SMALL_COPY_CHUNK);
+        self.in_chunk = true;
+    }
+}
+
 std::thread_local! {
-    /// The rest of this thread's current chunk for small copies.
-    static SMALL_COPIES: std::cell::RefCell<BytesMut> =
-        std::cell::RefCell::new(BytesMut::new());
+    static SMALL_COPIES: std::cell::RefCell<SmallCopies> =
+        std::cell::RefCell::new(SmallCopies {
+            chunk: BytesMut::new(),
+            in_chunk: false,
+            kept: zmq_transport::recycle::Chunks::new(SMALL_COPY_KEPT),
+        });
 }
 
 /// A copy of `data`. A very small one is held inline ([`Payload`]); a small one is cut
@@ -227,7 +258,9 @@ std::thread_local! {
 /// an allocation and a free per message (a free made on the I/O thread, for a message sent
 /// over tcp or ipc). A chunk is freed, or reused, once every copy cut from it is gone; so a
 /// small message kept for long keeps its chunk (at most [`SMALL_COPY_CHUNK`] bytes) alive,
-/// as a received frame keeps the buffer it was read into. A larger one takes a recycled
+/// as a received frame keeps the buffer it was read into. Chunks are reused
+/// ([`zmq_transport::recycle::Chunks`]): a new one's allocation, page faults and free on
+/// another thread were a tenth of a 4 KiB inproc stream. A larger one takes a recycled
 /// buffer ([`zmq_transport::recycle`]).
 #[inline]
 fn copy_bytes(data: &[u8]) -> Payload {
@@ -248,15 +281,13 @@ fn copy_to_buffer(data: &[u8]) -> Payload {
         return Payload::from(zmq_transport::recycle::copy(data));
     }
     SMALL_COPIES
-        .try_with(|chunk| {
-            let mut chunk = chunk.borrow_mut();
-            if chunk.capacity() < data.len() {
-                // Reuses the chunk in place if every copy cut from it is gone, else starts
-                // a new one.
-                chunk.reserve(SMALL_COPY_CHUNK);
+        .try_with(|copies| {
+            let copies = &mut *copies.borrow_mut();
+            if copies.chunk.capacity() < data.len() {
+                copies.next_chunk();
             }
-            zmtp_codec::copy::put(&mut *chunk, data);
-            Payload::from(chunk.split())
+            zmtp_codec::copy::put(&mut copies.chunk, data);
+            Payload::from(copies.chunk.split())
         })
         // During the thread's teardown: an allocation of its own.
         .unwrap_or_else(|_| Payload::copy_from_slice(data))
