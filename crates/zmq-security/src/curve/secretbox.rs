@@ -14,7 +14,10 @@
 //!   included.
 //! - Poly1305 is the 64-bit "donna" formulation (three 44/44/42-bit limbs, `u128`
 //!   products): no setup beyond splitting the key, constant time (no branch or index
-//!   depends on a secret; the final reduction selects with masks).
+//!   depends on a secret; the final reduction selects with masks). From
+//!   [`CRATE_MAC_FROM`] bytes on, where its set-up no longer counts, the `poly1305`
+//!   crate's is used instead: its AVX2 backend (chosen at run time; its portable one
+//!   elsewhere) is up to 1.7 times as fast on long messages.
 //!
 //! Secret intermediates (the subkey, key stream blocks, the one-time Poly1305 key) are
 //! zeroized before returning.
@@ -302,9 +305,30 @@ impl Poly1305 {
     }
 }
 
+/// From this many bytes on, a box's tag is computed by the `poly1305` crate. Its AVX2
+/// backend works through four blocks at once but first computes four powers of the key
+/// (about 600 instructions); measured here (MB/s, ours against the crate's): 4 KiB 1,706
+/// and 1,432, 16 KiB 1,715 and 2,413, 64 KiB 1,717 and 2,876.
+const CRATE_MAC_FROM: usize = 8 * 1024;
+
+/// The Poly1305 tag of `data` under the one-time key `key`.
+fn tag(key: &[u8; 32], data: &[u8]) -> [u8; 16] {
+    if data.len() >= CRATE_MAC_FROM {
+        use poly1305::universal_hash::KeyInit;
+        // Its state is zeroized when dropped (the crate's `zeroize` feature).
+        poly1305::Poly1305::new(poly1305::Key::from_slice(key))
+            .compute_unpadded(data)
+            .into()
+    } else {
+        let mut mac = Poly1305::new(key);
+        mac.update(data);
+        mac.finish()
+    }
+}
+
 /// The cipher of one box: the XSalsa20 stream for `key` and `nonce`, its first four
 /// blocks, and the first 32 bytes of those as the Poly1305 key.
-fn start(key: &[u8; 32], nonce: &[u8; 24]) -> (Salsa20, Poly1305, [u8; 256]) {
+fn start(key: &[u8; 32], nonce: &[u8; 24]) -> (Salsa20, [u8; 32], [u8; 256]) {
     let mut prefix = [0u8; 16];
     prefix.copy_from_slice(&nonce[..16]);
     let mut subkey = hsalsa20(key, &prefix);
@@ -314,9 +338,7 @@ fn start(key: &[u8; 32], nonce: &[u8; 24]) -> (Salsa20, Poly1305, [u8; 256]) {
     stream.blocks4(0, &mut first);
     let mut mac_key = [0u8; 32];
     mac_key.copy_from_slice(&first[..32]);
-    let mac = Poly1305::new(&mac_key);
-    mac_key.zeroize();
-    (stream, mac, first)
+    (stream, mac_key, first)
 }
 
 /// XORs `buf` with the stream after the MAC key: the rest of the first four blocks (so a
@@ -333,18 +355,20 @@ fn crypt(stream: &Salsa20, mut first: [u8; 256], buf: &mut [u8]) {
 /// `crypto_secretbox` in place: encrypts `buf` and returns the tag (a box is the tag,
 /// then the ciphertext).
 pub(crate) fn seal(key: &[u8; 32], nonce: &[u8; 24], buf: &mut [u8]) -> [u8; 16] {
-    let (stream, mut mac, first) = start(key, nonce);
+    let (stream, mut mac_key, first) = start(key, nonce);
     crypt(&stream, first, buf);
-    mac.update(buf);
-    mac.finish()
+    let tag = tag(&mac_key, buf);
+    mac_key.zeroize();
+    tag
 }
 
 /// `crypto_secretbox_open` in place: checks `tag` in constant time, then decrypts `buf`.
 /// `false` (and `buf` untouched) if the box is not authentic.
 pub(crate) fn open(key: &[u8; 32], nonce: &[u8; 24], tag: &[u8; 16], buf: &mut [u8]) -> bool {
-    let (stream, mut mac, mut first) = start(key, nonce);
-    mac.update(buf);
-    if !bool::from(mac.finish().ct_eq(tag)) {
+    let (stream, mut mac_key, mut first) = start(key, nonce);
+    let authentic = bool::from(self::tag(&mac_key, buf).ct_eq(tag));
+    mac_key.zeroize();
+    if !authentic {
         first.zeroize();
         return false;
     }
@@ -383,21 +407,25 @@ mod tests {
     fn a_changed_byte_or_tag_does_not_open_and_leaves_the_buffer() {
         let key = [9u8; 32];
         let nonce = [3u8; 24];
-        let mut buf: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
-        let tag = seal(&key, &nonce, &mut buf);
-        for at in [0, 31, 32, 299] {
-            let mut altered = buf.clone();
-            altered[at] ^= 1;
-            let before = altered.clone();
-            assert!(!open(&key, &nonce, &tag, &mut altered), "byte {at}");
-            assert_eq!(altered, before);
+        // Short, and long enough for the `poly1305` crate's tag.
+        for len in [300, CRATE_MAC_FROM + 1000] {
+            let mut buf: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let tag = seal(&key, &nonce, &mut buf);
+            for at in [0, 31, 32, len - 1] {
+                let mut altered = buf.clone();
+                altered[at] ^= 1;
+                let before = altered.clone();
+                assert!(!open(&key, &nonce, &tag, &mut altered), "{len}: byte {at}");
+                assert_eq!(altered, before);
+            }
+            let mut bad_tag = tag;
+            bad_tag[15] ^= 0x80;
+            assert!(!open(&key, &nonce, &bad_tag, &mut buf.clone()));
+            let mut other_nonce = nonce;
+            other_nonce[23] ^= 1;
+            assert!(!open(&key, &other_nonce, &tag, &mut buf.clone()));
+            assert!(open(&key, &nonce, &tag, &mut buf), "{len}: intact");
         }
-        let mut bad_tag = tag;
-        bad_tag[15] ^= 0x80;
-        assert!(!open(&key, &nonce, &bad_tag, &mut buf.clone()));
-        let mut other_nonce = nonce;
-        other_nonce[23] ^= 1;
-        assert!(!open(&key, &other_nonce, &tag, &mut buf.clone()));
     }
 
     proptest! {
@@ -407,7 +435,11 @@ mod tests {
         fn seal_and_open_match_the_reference(
             key in any::<[u8; 32]>(),
             nonce in any::<[u8; 24]>(),
-            data in proptest::collection::vec(any::<u8>(), 0..1200),
+            data in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..1200),
+                // Around the length from which the `poly1305` crate computes the tag.
+                proptest::collection::vec(any::<u8>(), CRATE_MAC_FROM - 40..CRATE_MAC_FROM + 40),
+            ],
         ) {
             let mut ours = data.clone();
             let mut theirs = data.clone();
