@@ -214,12 +214,12 @@ impl Drop for Recycled {
 /// after they are given up and taken again once no frame cut from them is alive.
 ///
 /// A chunk is a [`BytesMut`] whose frames are split off and frozen, so it is shared with
-/// them; it cannot go back to an allocator's pool when the last frame is dropped, as a
-/// [`Recycled`] body does. Instead, whoever cuts frames keeps the chunks it gave up
-/// (each by its empty end) and asks each, when it needs a new one, whether it is the only
-/// handle left (`BytesMut::try_reclaim`): if so the whole chunk is its again, with its
-/// pages resident and likely in cache, without an allocation, a free on another thread,
-/// or a new chunk's page faults. At most `limit` chunks are kept, the oldest let go first
+/// them; it cannot come back to the pool when its last frame is dropped, as a body from
+/// [`copy`] or [`into_bytes`] does. Instead, whoever cuts frames keeps the chunks it gave
+/// up (each by its empty end) and asks each, when it needs a new one, whether it is the
+/// only handle left (`BytesMut::try_reclaim`): if so the whole chunk is its again, with
+/// its pages resident and likely in cache, without an allocation, a free on another
+/// thread, or a new chunk's page faults. At most `limit` chunks are kept, the oldest let go first
 /// (freed by its last frame, as before), so what a holder keeps beyond the frames alive is
 /// at most `limit` chunks.
 pub struct Chunks {
