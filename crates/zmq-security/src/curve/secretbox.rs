@@ -137,8 +137,24 @@ impl Salsa20 {
         }
     }
 
-    /// Four key stream blocks, from block `counter` on.
-    fn blocks4(&self, counter: u64, out: &mut [u8; 256]) {
+    /// The first key stream block, alone: for a message of at most 32 bytes, which it
+    /// covers with the MAC key (one block in scalar words costs about half of the four
+    /// that [`Salsa20::blocks4`] computes at once).
+    fn block0(&self, out: &mut [u8]) {
+        let mut x = self.input;
+        double_rounds(&mut x);
+        for (i, (w, inp)) in x.iter_mut().zip(self.input.iter()).enumerate() {
+            *w = w.wrapping_add(*inp);
+            out[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        x.zeroize();
+    }
+
+    /// Four key stream blocks, from block `counter` on, of which the first
+    /// `out.len() / 64` (one to four) are written to `out`.
+    fn blocks4(&self, counter: u64, out: &mut [u8]) {
+        let blocks = out.len() / 64;
+        debug_assert!((1..=4).contains(&blocks) && out.len() % 64 == 0);
         let mut start = [Lanes::ZERO; 16];
         for (w, lanes) in self.input.iter().zip(start.iter_mut()) {
             *lanes = Lanes::splat(*w);
@@ -150,7 +166,7 @@ impl Salsa20 {
         double_rounds4(&mut x);
         for (i, (w, inp)) in x.iter_mut().zip(start.iter()).enumerate() {
             *w += *inp;
-            for (lane, word) in w.to_array().into_iter().enumerate() {
+            for (lane, word) in w.to_array().into_iter().take(blocks).enumerate() {
                 let at = 64 * lane + 4 * i;
                 out[at..at + 4].copy_from_slice(&word.to_le_bytes());
             }
@@ -326,19 +342,37 @@ fn tag(key: &[u8; 32], data: &[u8]) -> [u8; 16] {
     }
 }
 
-/// The cipher of one box: the XSalsa20 stream for `key` and `nonce`, its first four
-/// blocks, and the first 32 bytes of those as the Poly1305 key.
-fn start(key: &[u8; 32], nonce: &[u8; 24]) -> (Salsa20, [u8; 32], [u8; 256]) {
+/// The cipher of one box of `len` bytes: the XSalsa20 stream for `key` and `nonce`, the
+/// blocks of its first four that the box uses ([`used_stream`]), and the first 32 bytes
+/// of those as the Poly1305 key.
+fn start(key: &[u8; 32], nonce: &[u8; 24], len: usize) -> (Salsa20, [u8; 32], [u8; 256]) {
     let mut prefix = [0u8; 16];
     prefix.copy_from_slice(&nonce[..16]);
     let mut subkey = hsalsa20(key, &prefix);
     let stream = Salsa20::new(&subkey, &nonce[16..]);
     subkey.zeroize();
     let mut first = [0u8; 256];
-    stream.blocks4(0, &mut first);
+    match used_stream(len) {
+        64 => stream.block0(&mut first[..64]),
+        used => stream.blocks4(0, &mut first[..used]),
+    }
     let mut mac_key = [0u8; 32];
     mac_key.copy_from_slice(&first[..32]);
     (stream, mac_key, first)
+}
+
+/// How many bytes of the first four key stream blocks a box of `len` bytes uses: the MAC
+/// key's 32 and the box's, in whole blocks. Only those are computed, or at least written
+/// out, and zeroized again ([`wipe_first`]): zeroizing goes a byte at a time, so that no
+/// store is left out, and all four blocks (and a copy of the one) took a fifth of a short
+/// box's sealing (511 ns -> 382-396 ns for 2 bytes here).
+fn used_stream(len: usize) -> usize {
+    (32 + len).div_ceil(64).min(4) * 64
+}
+
+/// Zeroizes the key stream [`start`] wrote for a box of `len` bytes.
+fn wipe_first(first: &mut [u8; 256], len: usize) {
+    first[..used_stream(len)].zeroize();
 }
 
 /// XORs `buf` with the stream after the MAC key: the rest of the first four blocks (so a
@@ -348,14 +382,14 @@ fn crypt(stream: &Salsa20, mut first: [u8; 256], buf: &mut [u8]) {
     for (b, s) in buf[..head].iter_mut().zip(first[32..].iter()) {
         *b ^= s;
     }
-    first.zeroize();
+    wipe_first(&mut first, buf.len());
     stream.apply(4, &mut buf[head..]);
 }
 
 /// `crypto_secretbox` in place: encrypts `buf` and returns the tag (a box is the tag,
 /// then the ciphertext).
 pub(crate) fn seal(key: &[u8; 32], nonce: &[u8; 24], buf: &mut [u8]) -> [u8; 16] {
-    let (stream, mut mac_key, first) = start(key, nonce);
+    let (stream, mut mac_key, first) = start(key, nonce, buf.len());
     crypt(&stream, first, buf);
     let tag = tag(&mac_key, buf);
     mac_key.zeroize();
@@ -365,11 +399,11 @@ pub(crate) fn seal(key: &[u8; 32], nonce: &[u8; 24], buf: &mut [u8]) -> [u8; 16]
 /// `crypto_secretbox_open` in place: checks `tag` in constant time, then decrypts `buf`.
 /// `false` (and `buf` untouched) if the box is not authentic.
 pub(crate) fn open(key: &[u8; 32], nonce: &[u8; 24], tag: &[u8; 16], buf: &mut [u8]) -> bool {
-    let (stream, mut mac_key, mut first) = start(key, nonce);
+    let (stream, mut mac_key, mut first) = start(key, nonce, buf.len());
     let authentic = bool::from(self::tag(&mac_key, buf).ct_eq(tag));
     mac_key.zeroize();
     if !authentic {
-        first.zeroize();
+        wipe_first(&mut first, buf.len());
         return false;
     }
     crypt(&stream, first, buf);
@@ -425,6 +459,23 @@ mod tests {
             other_nonce[23] ^= 1;
             assert!(!open(&key, &other_nonce, &tag, &mut buf.clone()));
             assert!(open(&key, &nonce, &tag, &mut buf), "{len}: intact");
+        }
+    }
+
+    #[test]
+    fn every_short_length_matches_the_reference() {
+        // Up to 32 bytes take one block, to 96 two, to 160 three, then four and more.
+        let key = [0x5au8; 32];
+        let nonce = [0xa5u8; 24];
+        for len in 0..=260usize {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+            let mut ours = data.clone();
+            let mut theirs = data.clone();
+            let tag = seal(&key, &nonce, &mut ours);
+            assert_eq!(tag, reference_seal(&key, &nonce, &mut theirs), "{len}");
+            assert_eq!(ours, theirs, "{len}");
+            assert!(open(&key, &nonce, &tag, &mut ours), "{len}");
+            assert_eq!(ours, data, "{len}");
         }
     }
 
