@@ -11,7 +11,8 @@
 //! - Salsa20 runs four blocks at once, one block per lane of four-word vectors (`wide`'s
 //!   `u32x4`: SSE2 on x86-64, where it is the baseline, or NEON; no `unsafe` here, no
 //!   run-time detection). A message of up to 224 bytes takes one such batch, the MAC key
-//!   included.
+//!   included; one of up to 32 bytes a single block in scalar words, the MAC key's and
+//!   its own, which costs less than the batch and leaves less to zeroize.
 //! - Poly1305 is the 64-bit "donna" formulation (three 44/44/42-bit limbs, `u128`
 //!   products): no setup beyond splitting the key, constant time (no branch or index
 //!   depends on a secret; the final reduction selects with masks). From
@@ -375,8 +376,8 @@ fn wipe_first(first: &mut [u8; 256], len: usize) {
     first[..used_stream(len)].zeroize();
 }
 
-/// XORs `buf` with the stream after the MAC key: the rest of the first four blocks (so a
-/// message of up to 224 bytes takes one four-block batch in all), then block 4 on.
+/// XORs `buf` with the stream after the MAC key: the rest of the blocks [`start`]
+/// computed (a message of up to 224 bytes needs no more), then block 4 on.
 fn crypt(stream: &Salsa20, mut first: [u8; 256], buf: &mut [u8]) {
     let head = buf.len().min(224);
     for (b, s) in buf[..head].iter_mut().zip(first[32..].iter()) {
