@@ -21,7 +21,7 @@
 //! [`HandshakeError::zmtp_error_code`], [`HandshakeError::zap_status`],
 //! [`protocol_error`]).
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 extern crate alloc;

@@ -33,6 +33,9 @@
 
 pub(crate) mod cipher;
 pub(crate) mod client;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod salsa20_avx2;
 pub(crate) mod secretbox;
 pub(crate) mod server;
 

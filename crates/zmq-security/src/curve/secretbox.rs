@@ -179,7 +179,22 @@ impl Salsa20 {
     }
 
     /// XORs `buf` with the key stream from block `counter` on (a multiple of 4).
-    fn apply(&self, mut counter: u64, buf: &mut [u8]) {
+    fn apply(&self, counter: u64, buf: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if !buf.is_empty() && super::salsa20_avx2::available() {
+            #[allow(unsafe_code)]
+            // SAFETY: `xor_stream` is compiled for AVX2, which `available` has just found
+            // the CPU to have and the OS to support; it is safe code otherwise.
+            unsafe {
+                super::salsa20_avx2::xor_stream(&self.input, counter, buf);
+            }
+            return;
+        }
+        self.apply4(counter, buf);
+    }
+
+    /// [`Salsa20::apply`] four blocks at a time, in the portable lanes.
+    fn apply4(&self, mut counter: u64, buf: &mut [u8]) {
         let mut stream = [0u8; 256];
         for chunk in buf.chunks_mut(256) {
             self.blocks4(counter, &mut stream);
@@ -480,6 +495,53 @@ mod tests {
         }
     }
 
+    /// The key stream from block `counter` on, one block at a time in scalar words.
+    fn reference_stream(stream: &Salsa20, counter: u64, len: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for n in 0..len.div_ceil(64) as u64 {
+            let mut input = stream.input;
+            let at = counter.wrapping_add(n);
+            input[8] = at as u32;
+            input[9] = (at >> 32) as u32;
+            let mut x = input;
+            double_rounds(&mut x);
+            for (w, i) in x.iter().zip(input.iter()) {
+                out.extend_from_slice(&w.wrapping_add(*i).to_le_bytes());
+            }
+        }
+        out.truncate(len);
+        out
+    }
+
+    #[test]
+    fn both_batch_widths_match_one_block_at_a_time() {
+        let stream = Salsa20::new(&[0x3cu8; 32], &[0xc3u8; 8]);
+        // Whole and partial batches of four and eight blocks, and a counter whose low word
+        // wraps within a batch.
+        let lengths = [1, 63, 64, 65, 255, 256, 257, 511, 512, 513, 1000, 4096 + 17];
+        for counter in [4, (1 << 32) - 3] {
+            for len in lengths {
+                let expected = reference_stream(&stream, counter, len);
+                let mut four = alloc::vec![0u8; len];
+                stream.apply4(counter, &mut four);
+                assert_eq!(
+                    four, expected,
+                    "four lanes, {len} bytes from block {counter}"
+                );
+                #[cfg(target_arch = "x86_64")]
+                if super::super::salsa20_avx2::available() {
+                    let mut eight = alloc::vec![0u8; len];
+                    #[allow(unsafe_code)]
+                    // SAFETY: AVX2 was found just above.
+                    unsafe {
+                        super::super::salsa20_avx2::xor_stream(&stream.input, counter, &mut eight);
+                    }
+                    assert_eq!(eight, expected, "AVX2, {len} bytes from block {counter}");
+                }
+            }
+        }
+    }
+
     proptest! {
         /// Every length from empty to several four-block batches and tails, against the
         /// `crypto_secretbox` crate.
@@ -488,7 +550,7 @@ mod tests {
             key in any::<[u8; 32]>(),
             nonce in any::<[u8; 24]>(),
             data in prop_oneof![
-                proptest::collection::vec(any::<u8>(), 0..1200),
+                proptest::collection::vec(any::<u8>(), 0..2500),
                 // Around the length from which the `poly1305` crate computes the tag.
                 proptest::collection::vec(any::<u8>(), CRATE_MAC_FROM - 40..CRATE_MAC_FROM + 40),
             ],
