@@ -160,7 +160,7 @@ pub(crate) fn to_hex(data: &[u8]) -> String {
 /// Bytes from hex digits (whitespace ignored).
 pub(crate) fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!(
             "hex input has an odd number of digits ({})",
             digits.len()

@@ -73,7 +73,7 @@ pub fn z85_encode(data: &[u8]) -> Result<String, EncodeError> {
 
 /// Decodes Z85 text (a multiple of 5 characters) into binary data.
 pub fn z85_decode(data: &str) -> Result<Vec<u8>, DecodeError> {
-    if data.len() % 5 != 0 {
+    if !data.len().is_multiple_of(5) {
         return Err(DecodeError::BadLength);
     }
     if data.contains('\0') {

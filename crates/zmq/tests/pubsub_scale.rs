@@ -26,7 +26,7 @@ fn subscriptions(i: usize) -> Vec<String> {
     let mut subs: Vec<String> = (0..TOPICS / SUBSCRIBERS)
         .map(|j| topic(j * SUBSCRIBERS + i))
         .collect();
-    if i % 25 == 0 {
+    if i.is_multiple_of(25) {
         subs.push(format!("t{:03}", i / 10));
     }
     subs

@@ -83,7 +83,7 @@ pub fn encode(data: &[u8]) -> Result<String, Z85Error> {
 
 /// The length of the Z85 text for `len` bytes of input.
 pub const fn encoded_len(len: usize) -> Result<usize, Z85Error> {
-    if len % 4 != 0 {
+    if !len.is_multiple_of(4) {
         return Err(Z85Error::BinaryLength { len });
     }
     Ok(len / 4 * 5)
@@ -108,7 +108,7 @@ pub fn encode_into(data: &[u8], out: &mut String) -> Result<(), Z85Error> {
 
 /// Decodes Z85 `text`. Its length must be a multiple of 5.
 pub fn decode(text: &[u8]) -> Result<Vec<u8>, Z85Error> {
-    if text.len() % 5 != 0 {
+    if !text.len().is_multiple_of(5) {
         return Err(Z85Error::TextLength { len: text.len() });
     }
     let mut out = Vec::with_capacity(text.len() / 5 * 4);

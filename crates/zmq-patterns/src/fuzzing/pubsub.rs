@@ -297,7 +297,7 @@ impl Driver {
             return;
         };
         let shape = input.byte();
-        let frames: Vec<Bytes> = if is_publisher(self.t) && shape % 4 != 0 {
+        let frames: Vec<Bytes> = if is_publisher(self.t) && !shape.is_multiple_of(4) {
             let t = topic(input);
             let subscribe = shape & 0x10 != 0;
             if let Some(set) = self.subscribed.get_mut(&peer) {

@@ -155,7 +155,7 @@ impl Salsa20 {
     /// `out.len() / 64` (one to four) are written to `out`.
     fn blocks4(&self, counter: u64, out: &mut [u8]) {
         let blocks = out.len() / 64;
-        debug_assert!((1..=4).contains(&blocks) && out.len() % 64 == 0);
+        debug_assert!((1..=4).contains(&blocks) && out.len().is_multiple_of(64));
         let mut start = [Lanes::ZERO; 16];
         for (w, lanes) in self.input.iter().zip(start.iter_mut()) {
             *lanes = Lanes::splat(*w);
