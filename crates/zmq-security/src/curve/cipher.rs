@@ -175,9 +175,7 @@ impl CurveSealer {
         payload: &[u8],
         out: &mut BytesMut,
     ) -> Result<(), HandshakeError> {
-        self.seal_with(flags, payload.len(), out, |buf| {
-            zmtp_codec::copy::put(buf, payload)
-        })
+        self.seal_appending(flags, payload.len(), out, payload, |_| {})
     }
 
     /// Seals one data frame (`more`: more frames of the message follow) into `out`.
@@ -206,10 +204,16 @@ impl CurveSealer {
             .validate()
             .map_err(|e| HandshakeError::Decode(DecodeError::Command(e)))?;
         out.push_with(|tail| {
-            self.seal_with(FrameFlags::COMMAND, command.encoded_len(), tail, |buf| {
-                // Validated above, so encoding cannot fail.
-                let _ = command.encode(buf);
-            })
+            self.seal_appending(
+                FrameFlags::COMMAND,
+                command.encoded_len(),
+                tail,
+                &[],
+                |buf| {
+                    // Validated above, so encoding cannot fail.
+                    let _ = command.encode(buf);
+                },
+            )
         })
     }
 
@@ -232,7 +236,7 @@ impl CurveSealer {
             self.seal_command(&command, out)
         } else {
             out.push_with(|tail| {
-                self.seal_with(FrameFlags::NONE, 1 + topic.len(), tail, |buf| {
+                self.seal_appending(FrameFlags::NONE, 1 + topic.len(), tail, &[], |buf| {
                     buf.put_u8(u8::from(subscribe));
                     buf.put_slice(topic);
                 })
@@ -241,12 +245,15 @@ impl CurveSealer {
     }
 
     /// Appends the frame header, MESSAGE, the nonce, room for the tag, the flags byte and
-    /// the payload (written by `write`), then encrypts in place and fills in the tag.
-    fn seal_with(
+    /// the payload (what `write` writes, then `src`, appended as it is sealed: the payload
+    /// of a data frame is copied, encrypted and authenticated a piece at a time), and
+    /// fills in the tag.
+    fn seal_appending(
         &mut self,
         flags: FrameFlags,
         payload_len: usize,
         out: &mut BytesMut,
+        src: &[u8],
         write: impl FnOnce(&mut BytesMut),
     ) -> Result<(), HandshakeError> {
         let nonce = self.next.ok_or(HandshakeError::NonceExhausted)?;
@@ -269,10 +276,10 @@ impl CurveSealer {
         }
         out.put_u8(box_flags);
         write(out);
-        debug_assert_eq!(out.len() - plain_at, 1 + payload_len);
+        debug_assert_eq!(out.len() - plain_at + src.len(), 1 + payload_len);
         let tag = self
             .key
-            .seal(&short_nonce(self.prefix, nonce), &mut out[plain_at..]);
+            .seal_appending(&short_nonce(self.prefix, nonce), out, plain_at, src);
         out[tag_at..plain_at].copy_from_slice(&tag);
         Ok(())
     }
@@ -346,18 +353,29 @@ impl CurveOpener {
                 last: self.last,
             });
         }
-        let mut buf = match body.try_into_mut() {
-            Ok(unique) => unique,
-            Err(shared) => BytesMut::from(&shared[..]),
+        let nonce_bytes = short_nonce(self.prefix, nonce);
+        let opened = match body.try_into_mut() {
+            // A body of its own is decrypted where it lies.
+            Ok(mut unique) => {
+                unique.advance(8);
+                let mut plain = unique.split_off(TAG_LEN);
+                self.key
+                    .open_in_place(&nonce_bytes, &unique, &mut plain)
+                    .then_some(plain)
+            }
+            // A body shared with the buffer it was read into (or a recycled one) is copied
+            // out as it is opened, a piece at a time.
+            Err(shared) => {
+                let (tag, sealed) = shared[8..].split_at(TAG_LEN);
+                let mut plain = BytesMut::with_capacity(sealed.len());
+                self.key
+                    .open_appending(&nonce_bytes, tag, sealed, &mut plain)
+                    .then_some(plain)
+            }
         };
-        buf.advance(8);
-        let mut plain = buf.split_off(TAG_LEN);
-        if !self
-            .key
-            .open(&short_nonce(self.prefix, nonce), &buf, &mut plain)
-        {
+        let Some(mut plain) = opened else {
             return Err(HandshakeError::Crypto(CryptoFailure::Message));
-        }
+        };
         self.last = nonce;
         let box_flags = plain[0];
         plain.advance(1);

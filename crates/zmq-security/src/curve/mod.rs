@@ -200,18 +200,40 @@ impl BoxKey {
         Self(key.clone())
     }
 
-    /// Encrypts `buf` in place and returns the tag (the box is the tag, then `buf`).
-    pub(crate) fn seal(&self, nonce: &[u8; 24], buf: &mut [u8]) -> [u8; TAG_LEN] {
-        secretbox::seal(&self.0 .0, nonce, buf)
+    /// Seals `out[at..]` followed by `src`, which is appended to `out` as it is sealed;
+    /// returns the tag (the box is the tag, then `out[at..]`).
+    pub(crate) fn seal_appending<B: secretbox::Buffer>(
+        &self,
+        nonce: &[u8; 24],
+        out: &mut B,
+        at: usize,
+        src: &[u8],
+    ) -> [u8; TAG_LEN] {
+        secretbox::seal_appending(&self.0 .0, nonce, out, at, src)
+    }
+
+    /// Checks `tag` (in constant time) against the ciphertext `src` and appends the
+    /// plaintext to `out`; `false`, with `out` as it was, if the box is not authentic.
+    pub(crate) fn open_appending<B: secretbox::Buffer>(
+        &self,
+        nonce: &[u8; 24],
+        tag: &[u8],
+        src: &[u8],
+        out: &mut B,
+    ) -> bool {
+        let Ok(tag) = <&[u8; TAG_LEN]>::try_from(tag) else {
+            return false;
+        };
+        secretbox::open_appending(&self.0 .0, nonce, tag, src, out)
     }
 
     /// Checks `tag` (in constant time) and decrypts `buf` in place; `false` if the box is
     /// not authentic, in which case `buf` is left encrypted.
-    pub(crate) fn open(&self, nonce: &[u8; 24], tag: &[u8], buf: &mut [u8]) -> bool {
+    pub(crate) fn open_in_place(&self, nonce: &[u8; 24], tag: &[u8], buf: &mut [u8]) -> bool {
         let Ok(tag) = <&[u8; TAG_LEN]>::try_from(tag) else {
             return false;
         };
-        secretbox::open(&self.0 .0, nonce, tag, buf)
+        secretbox::open_in_place(&self.0 .0, nonce, tag, buf)
     }
 
     /// Seals `plaintext` and appends the box (tag, then ciphertext) to `out`.
@@ -223,8 +245,7 @@ impl BoxKey {
     ) {
         let start = out.len();
         out.extend_from_slice(&[0; TAG_LEN]);
-        out.extend_from_slice(plaintext);
-        let tag = self.seal(nonce, &mut out[start + TAG_LEN..]);
+        let tag = self.seal_appending(nonce, out, start + TAG_LEN, plaintext);
         out[start..start + TAG_LEN].copy_from_slice(&tag);
     }
 
@@ -234,8 +255,9 @@ impl BoxKey {
             return None;
         }
         let (tag, ct) = sealed.split_at(TAG_LEN);
-        let mut plain = Plaintext(ct.to_vec());
-        self.open(nonce, tag, &mut plain.0).then_some(plain)
+        let mut plain = Plaintext(alloc::vec::Vec::with_capacity(ct.len()));
+        self.open_appending(nonce, tag, ct, &mut plain.0)
+            .then_some(plain)
     }
 }
 

@@ -23,6 +23,10 @@
 //! Secret intermediates (the subkey, key stream blocks, the one-time Poly1305 key) are
 //! zeroized before returning.
 
+use alloc::vec::Vec;
+use core::ops::{DerefMut, Range};
+
+use bytes::BytesMut;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
@@ -343,18 +347,48 @@ impl Poly1305 {
 /// and 1,432, 16 KiB 1,715 and 2,413, 64 KiB 1,717 and 2,876.
 const CRATE_MAC_FROM: usize = 8 * 1024;
 
-/// The Poly1305 tag of `data` under the one-time key `key`.
-fn tag(key: &[u8; 32], data: &[u8]) -> [u8; 16] {
-    if data.len() >= CRATE_MAC_FROM {
-        use poly1305::universal_hash::KeyInit;
-        // Its state is zeroized when dropped (the crate's `zeroize` feature).
-        poly1305::Poly1305::new(poly1305::Key::from_slice(key))
-            .compute_unpadded(data)
-            .into()
-    } else {
-        let mut mac = Poly1305::new(key);
-        mac.update(data);
-        mac.finish()
+/// A box's Poly1305: ours below [`CRATE_MAC_FROM`] bytes, the `poly1305` crate's from there.
+// On the stack for one box: boxing the crate's state would allocate for each message.
+#[allow(clippy::large_enum_variant)]
+enum Mac {
+    Short(Poly1305),
+    Long(poly1305::Poly1305),
+}
+
+impl Mac {
+    /// The MAC of a box of `len` bytes under the one-time key `key`.
+    fn new(key: &[u8; 32], len: usize) -> Self {
+        if len >= CRATE_MAC_FROM {
+            use poly1305::universal_hash::KeyInit;
+            // Its state is zeroized when dropped (the crate's `zeroize` feature).
+            Self::Long(poly1305::Poly1305::new(poly1305::Key::from_slice(key)))
+        } else {
+            Self::Short(Poly1305::new(key))
+        }
+    }
+
+    /// Takes in whole 16-byte blocks (all of the box but its last piece).
+    fn update(&mut self, blocks: &[u8]) {
+        debug_assert!(blocks.len().is_multiple_of(16));
+        match self {
+            Self::Short(mac) => mac.update(blocks),
+            Self::Long(mac) => {
+                use poly1305::universal_hash::UniversalHash;
+                // Whole blocks: nothing is padded.
+                mac.update_padded(blocks);
+            }
+        }
+    }
+
+    /// The tag, after the box's last piece `last`.
+    fn finish(self, last: &[u8]) -> [u8; 16] {
+        match self {
+            Self::Short(mut mac) => {
+                mac.update(last);
+                mac.finish()
+            }
+            Self::Long(mac) => mac.compute_unpadded(last).into(),
+        }
     }
 }
 
@@ -391,38 +425,189 @@ fn wipe_first(first: &mut [u8; 256], len: usize) {
     first[..used_stream(len)].zeroize();
 }
 
-/// XORs `buf` with the stream after the MAC key: the rest of the blocks [`start`]
-/// computed (a message of up to 224 bytes needs no more), then block 4 on.
-fn crypt(stream: &Salsa20, mut first: [u8; 256], buf: &mut [u8]) {
-    let head = buf.len().min(224);
-    for (b, s) in buf[..head].iter_mut().zip(first[32..].iter()) {
-        *b ^= s;
-    }
-    wipe_first(&mut first, buf.len());
-    stream.apply(4, &mut buf[head..]);
+/// The bytes of a box the first four key stream blocks cover after the MAC key's 32.
+const HEAD: usize = 224;
+
+/// A box is encrypted and authenticated a piece at a time, each piece going through the
+/// cipher and the MAC (and, from a source, the copy) while it is in the first-level
+/// cache: a box of a megabyte, worked through in whole passes, went from memory to the
+/// core three or four times. A multiple of the eight-block batch.
+const PIECE: usize = 4096;
+
+/// The pieces a box of `len` bytes is worked through in: all but the last (the [`HEAD`],
+/// then [`PIECE`]s; whole 16-byte blocks for the MAC), and the last.
+fn pieces(len: usize) -> (impl Iterator<Item = Range<usize>> + Clone, Range<usize>) {
+    let last = if len <= HEAD {
+        0
+    } else {
+        HEAD + (len - HEAD - 1) / PIECE * PIECE
+    };
+    let head = core::iter::once(0..HEAD.min(last)).filter(|r| !r.is_empty());
+    let rest = (HEAD..last).step_by(PIECE).map(|at| at..at + PIECE);
+    (head.chain(rest), last..len)
 }
 
-/// `crypto_secretbox` in place: encrypts `buf` and returns the tag (a box is the tag,
-/// then the ciphertext).
-pub(crate) fn seal(key: &[u8; 32], nonce: &[u8; 24], buf: &mut [u8]) -> [u8; 16] {
-    let (stream, mut mac_key, first) = start(key, nonce, buf.len());
-    crypt(&stream, first, buf);
-    let tag = tag(&mac_key, buf);
+/// One box's key stream after the MAC key, applied a piece at a time.
+struct Keystream {
+    stream: Salsa20,
+    /// The first key stream blocks ([`start`]), until the head has used them.
+    first: [u8; 256],
+    len: usize,
+}
+
+impl Keystream {
+    /// XORs `piece`, the box's bytes from `at` on (a piece of [`pieces`]), with its key
+    /// stream.
+    fn crypt(&mut self, at: usize, piece: &mut [u8]) {
+        if at == 0 {
+            for (b, s) in piece.iter_mut().zip(self.first[32..].iter()) {
+                *b ^= s;
+            }
+            self.wipe();
+        } else {
+            // A piece after the head starts at a block: byte 32 + `at` of the stream.
+            self.stream.apply(((32 + at) / 64) as u64, piece);
+        }
+    }
+
+    /// Zeroizes the first blocks (done by [`Keystream::crypt`] once it has used them).
+    fn wipe(&mut self) {
+        wipe_first(&mut self.first, self.len);
+    }
+}
+
+/// The key stream and the MAC of a box of `len` bytes.
+fn begin(key: &[u8; 32], nonce: &[u8; 24], len: usize) -> (Keystream, Mac) {
+    let (stream, mut mac_key, first) = start(key, nonce, len);
+    let mac = Mac::new(&mac_key, len);
     mac_key.zeroize();
-    tag
+    (Keystream { stream, first, len }, mac)
+}
+
+/// Where a box's bytes are appended: a `Vec` (the handshake's boxes) or a `BytesMut` (a
+/// write batch, a received message).
+pub(crate) trait Buffer: DerefMut<Target = [u8]> {
+    /// Appends `bytes` (within capacity reserved beforehand, so nothing is left behind in
+    /// a buffer given up).
+    fn append(&mut self, bytes: &[u8]);
+    /// Makes room for `more` bytes.
+    fn reserve_more(&mut self, more: usize);
+    /// Drops the bytes from `len` on.
+    fn cut(&mut self, len: usize);
+}
+
+impl Buffer for Vec<u8> {
+    fn append(&mut self, bytes: &[u8]) {
+        zmtp_codec::copy::put(self, bytes);
+    }
+    fn reserve_more(&mut self, more: usize) {
+        self.reserve(more);
+    }
+    fn cut(&mut self, len: usize) {
+        self.truncate(len);
+    }
+}
+
+impl Buffer for BytesMut {
+    fn append(&mut self, bytes: &[u8]) {
+        // Not `memcpy`'s slow case for a piece (`zmtp_codec::copy`).
+        zmtp_codec::copy::put(self, bytes);
+    }
+    fn reserve_more(&mut self, more: usize) {
+        self.reserve(more);
+    }
+    fn cut(&mut self, len: usize) {
+        self.truncate(len);
+    }
+}
+
+/// `crypto_secretbox` of the bytes of `out` from `at` on followed by `src`, which is
+/// appended to `out` as it is sealed: `out[at..]` becomes the ciphertext (a box is the
+/// returned tag, then the ciphertext). Either part may be empty.
+pub(crate) fn seal_appending<B: Buffer>(
+    key: &[u8; 32],
+    nonce: &[u8; 24],
+    out: &mut B,
+    at: usize,
+    src: &[u8],
+) -> [u8; 16] {
+    let present = out.len() - at;
+    let len = present + src.len();
+    out.reserve_more(src.len());
+    // Appends the source up to byte `end` of the box.
+    let fill = |out: &mut B, end: usize| {
+        let have = out.len() - at;
+        if end > have {
+            out.append(&src[have - present..end - present]);
+        }
+    };
+    let (mut stream, mut mac) = begin(key, nonce, len);
+    let (whole, last) = pieces(len);
+    for range in whole {
+        fill(out, range.end);
+        let piece = &mut out[at + range.start..at + range.end];
+        stream.crypt(range.start, piece);
+        mac.update(piece);
+    }
+    fill(out, len);
+    let piece = &mut out[at + last.start..];
+    stream.crypt(last.start, piece);
+    mac.finish(piece)
 }
 
 /// `crypto_secretbox_open` in place: checks `tag` in constant time, then decrypts `buf`.
 /// `false` (and `buf` untouched) if the box is not authentic.
-pub(crate) fn open(key: &[u8; 32], nonce: &[u8; 24], tag: &[u8; 16], buf: &mut [u8]) -> bool {
-    let (stream, mut mac_key, mut first) = start(key, nonce, buf.len());
-    let authentic = bool::from(self::tag(&mac_key, buf).ct_eq(tag));
-    mac_key.zeroize();
-    if !authentic {
-        wipe_first(&mut first, buf.len());
+pub(crate) fn open_in_place(
+    key: &[u8; 32],
+    nonce: &[u8; 24],
+    tag: &[u8; 16],
+    buf: &mut [u8],
+) -> bool {
+    let (mut stream, mut mac) = begin(key, nonce, buf.len());
+    let (whole, last) = pieces(buf.len());
+    for range in whole.clone() {
+        mac.update(&buf[range]);
+    }
+    if !bool::from(mac.finish(&buf[last.clone()]).ct_eq(tag)) {
+        stream.wipe();
         return false;
     }
-    crypt(&stream, first, buf);
+    for range in whole.chain(core::iter::once(last)) {
+        stream.crypt(range.start, &mut buf[range]);
+    }
+    true
+}
+
+/// `crypto_secretbox_open` of the ciphertext `src` with `tag`: appends the plaintext to
+/// `out` and returns `true`, or, if the box is not authentic, returns `false` with `out`
+/// as it was (what was appended zeroized and cut off again).
+pub(crate) fn open_appending<B: Buffer>(
+    key: &[u8; 32],
+    nonce: &[u8; 24],
+    tag: &[u8; 16],
+    src: &[u8],
+    out: &mut B,
+) -> bool {
+    let at = out.len();
+    out.reserve_more(src.len());
+    let (mut stream, mut mac) = begin(key, nonce, src.len());
+    let (whole, last) = pieces(src.len());
+    for range in whole {
+        out.append(&src[range.clone()]);
+        let piece = &mut out[at + range.start..];
+        mac.update(piece);
+        stream.crypt(range.start, piece);
+    }
+    out.append(&src[last.clone()]);
+    let piece = &mut out[at + last.start..];
+    if !bool::from(mac.finish(piece).ct_eq(tag)) {
+        // What the pieces before decrypted goes again.
+        out[at..].zeroize();
+        out.cut(at);
+        stream.wipe();
+        return false;
+    }
+    stream.crypt(last.start, piece);
     true
 }
 
@@ -440,6 +625,54 @@ mod tests {
             .encrypt_in_place_detached(GenericArray::from_slice(nonce), b"", buf)
             .unwrap()
             .into()
+    }
+
+    /// Seals `buf` in place (all of it present, nothing appended).
+    fn seal(key: &[u8; 32], nonce: &[u8; 24], buf: &mut Vec<u8>) -> [u8; 16] {
+        seal_appending(key, nonce, buf, 0, &[])
+    }
+
+    /// Opens `buf` in place: `false`, and `buf` untouched, if it is not authentic.
+    fn open(key: &[u8; 32], nonce: &[u8; 24], tag: &[u8; 16], buf: &mut Vec<u8>) -> bool {
+        let mut plain = Vec::new();
+        let authentic = open_appending(key, nonce, tag, buf, &mut plain);
+        assert!(authentic || plain.is_empty());
+        if authentic {
+            *buf = plain;
+        }
+        authentic
+    }
+
+    #[test]
+    fn pieces_cover_a_box_once_in_whole_blocks() {
+        for len in [
+            0,
+            1,
+            223,
+            224,
+            225,
+            HEAD + PIECE - 1,
+            HEAD + PIECE,
+            HEAD + PIECE + 1,
+            20_000,
+        ] {
+            let (whole, last) = pieces(len);
+            let mut next = 0;
+            for range in whole {
+                assert_eq!(range.start, next, "{len}");
+                assert!(
+                    !range.is_empty() && range.len() % 16 == 0,
+                    "{len}: {range:?}"
+                );
+                assert!(
+                    range.start == 0 || (32 + range.start) % 64 == 0,
+                    "{len}: {range:?}"
+                );
+                next = range.end;
+            }
+            assert_eq!(last, next..len);
+            assert!(len == 0 || !last.is_empty(), "{len}");
+        }
     }
 
     #[test]
@@ -562,6 +795,49 @@ mod tests {
             prop_assert_eq!(&ours, &theirs);
             prop_assert!(open(&key, &nonce, &tag, &mut ours));
             prop_assert_eq!(ours, data);
+        }
+
+        /// A box sealed from bytes already in the buffer and bytes appended as it is
+        /// sealed, and opened after bytes already there, across the piece boundaries.
+        #[test]
+        fn appended_boxes_match_the_reference(
+            key in any::<[u8; 32]>(),
+            nonce in any::<[u8; 24]>(),
+            len in prop_oneof![
+                0usize..600,
+                HEAD + PIECE - 40..HEAD + PIECE + 40,
+                CRATE_MAC_FROM - 300..CRATE_MAC_FROM + 300,
+                3 * PIECE..6 * PIECE,
+            ],
+            split in any::<prop::sample::Index>(),
+            before in 0usize..40,
+            tamper in any::<Option<prop::sample::Index>>(),
+        ) {
+            let data: Vec<u8> = (0..len).map(|i| (i * 31 + len) as u8).collect();
+            let mut theirs = data.clone();
+            let expected_tag = reference_seal(&key, &nonce, &mut theirs);
+            let present = split.index(len + 1);
+            let mut out = alloc::vec![0xee; before];
+            out.extend_from_slice(&data[..present]);
+            let tag = seal_appending(&key, &nonce, &mut out, before, &data[present..]);
+            prop_assert_eq!(tag, expected_tag);
+            prop_assert_eq!(&out[before..], &theirs[..]);
+            let mut sealed = out[before..].to_vec();
+            let mut plain = alloc::vec![0x77; before];
+            if let Some(at) = tamper.filter(|_| len > 0) {
+                sealed[at.index(len)] ^= 0x10;
+                prop_assert!(!open_appending(&key, &nonce, &tag, &sealed, &mut plain));
+                prop_assert_eq!(plain, alloc::vec![0x77; before]);
+                let mut in_place = sealed.clone();
+                prop_assert!(!open_in_place(&key, &nonce, &tag, &mut in_place));
+                prop_assert_eq!(in_place, sealed);
+            } else {
+                prop_assert!(open_appending(&key, &nonce, &tag, &sealed, &mut plain));
+                prop_assert_eq!(&plain[..before], &alloc::vec![0x77; before][..]);
+                prop_assert_eq!(&plain[before..], &data[..]);
+                prop_assert!(open_in_place(&key, &nonce, &tag, &mut sealed));
+                prop_assert_eq!(sealed, data);
+            }
         }
 
         /// Tags that exercise Poly1305's final reduction: all-0xff data and keys.
