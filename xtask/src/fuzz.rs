@@ -11,7 +11,9 @@
 //!    `-rss_limit_mb=1024 -malloc_limit_mb=128`.
 //!
 //! The targets over `unsafe` code (`pipe_ops`, the pipe's lock-free frame queue;
-//! `read_splits`, the engine's reads into uninitialised capacity) then do both steps again
+//! `read_splits`, the engine's reads into uninitialised capacity;
+//! `handshake_curve_server`, whose traffic goes through CURVE's AVX2 Salsa20, called
+//! through `unsafe` once the CPU is found to have AVX2) then do both steps again
 //! under AddressSanitizer, built into `fuzz/target/asan` with
 //! `RUSTC_BOOTSTRAP=1` set for that command only (ASan's `-Z` flag on stable Rust).
 //!
@@ -35,7 +37,7 @@ const LIMITS: [&str; 2] = ["-rss_limit_mb=1024", "-malloc_limit_mb=128"];
 /// Targets whose code under test has `unsafe` blocks: after their plain run they run again
 /// under AddressSanitizer, which catches the out-of-bounds, use-after-free and leaks that
 /// a plain run does not see.
-const ASAN_TARGETS: [&str; 2] = ["pipe_ops", "read_splits"];
+const ASAN_TARGETS: [&str; 3] = ["pipe_ops", "read_splits", "handshake_curve_server"];
 
 /// How a target is built.
 #[derive(Clone, Copy, PartialEq, Eq)]
