@@ -318,3 +318,58 @@ fn repeated_runs_report_each_columns_median() {
     }
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn zero_copy_sends_measure_all_three_columns_from_64_kib() {
+    let out = out_dir("zerocopy");
+    let lib = libzmq();
+    let output = tiny_bench(
+        &out,
+        &[
+            "--libzmq",
+            lib.to_str().unwrap(),
+            "--only",
+            "zerocopy",
+            // With the tiny mode's 64 B, which this section leaves out.
+            "--sizes",
+            "65536",
+        ],
+        &[],
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains("Zero-copy throughput"), "{table}");
+    assert!(
+        !table.contains("n/a"),
+        "a column was not measured:\n{table}"
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
+            .expect("results.json is JSON");
+    let cells = json["cells"].as_array().expect("cells");
+    // tcp and ipc at 64 KiB; not inproc, not 64 B.
+    let mut seen: Vec<(String, u64)> = cells
+        .iter()
+        .map(|c| {
+            assert_eq!(c["section"], "zerocopy", "{c}");
+            for column in c["columns"].as_array().unwrap() {
+                assert_eq!(column["status"], "ok", "{c}");
+                assert!(
+                    column["result"]["msgs_per_s"]
+                        .as_f64()
+                        .is_some_and(|r| r > 0.0),
+                    "{c}"
+                );
+            }
+            (
+                c["transport"].as_str().unwrap().to_string(),
+                c["size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [("ipc".to_string(), 65536), ("tcp".to_string(), 65536)]
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

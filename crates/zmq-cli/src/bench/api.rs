@@ -44,6 +44,11 @@ pub(crate) trait Sock {
     fn connect(&mut self, endpoint: &str) -> Result<(), String>;
     /// Sends one single-frame message (a copy of `data`), blocking.
     fn send(&mut self, data: &[u8]) -> Result<(), String>;
+    /// Sends one single-frame message of `data` without copying it, blocking: the
+    /// message shares the buffer, as the raw stream writes its one buffer again and again
+    /// (ours: a `Message` made once, then cloned; libzmq: `zmq_msg_init_data` with no
+    /// free function, its constant-data message).
+    fn send_shared(&mut self, data: &'static [u8]) -> Result<(), String>;
     /// Receives one message into the socket's own message buffer and returns its size.
     fn recv(&mut self) -> Result<usize, String>;
     /// The last received message.
@@ -90,6 +95,7 @@ impl Net for Ours {
         Ok(Box::new(OurSocket {
             socket,
             msg: zmq::Message::new(),
+            shared: None,
         }))
     }
 }
@@ -97,6 +103,8 @@ impl Net for Ours {
 struct OurSocket {
     socket: zmq::Socket,
     msg: zmq::Message,
+    /// The message [`Sock::send_shared`] sends, and where its bytes came from.
+    shared: Option<(*const u8, zmq::Message)>,
 }
 
 fn err(what: &str) -> impl Fn(zmq::Error) -> String + '_ {
@@ -122,6 +130,18 @@ impl Sock for OurSocket {
 
     fn send(&mut self, data: &[u8]) -> Result<(), String> {
         self.socket.send(data, 0).map_err(err("send"))
+    }
+
+    fn send_shared(&mut self, data: &'static [u8]) -> Result<(), String> {
+        let message = match &self.shared {
+            Some((from, message)) if *from == data.as_ptr() => message,
+            _ => {
+                // One copy, made once; each send then shares its buffer.
+                let message = zmq::Message::from(data.to_vec());
+                &self.shared.insert((data.as_ptr(), message)).1
+            }
+        };
+        self.socket.send(message, 0).map_err(err("send"))
     }
 
     fn recv(&mut self) -> Result<usize, String> {

@@ -49,6 +49,9 @@ type GetSockOpt = unsafe extern "C" fn(*mut c_void, c_int, *mut c_void, *mut usi
 type Endpoint = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
 type Send = unsafe extern "C" fn(*mut c_void, *const c_void, usize, c_int) -> c_int;
 type MsgInit = unsafe extern "C" fn(*mut ZmqMsg) -> c_int;
+type FreeFn = unsafe extern "C" fn(*mut c_void, *mut c_void);
+type MsgInitData =
+    unsafe extern "C" fn(*mut ZmqMsg, *mut c_void, usize, Option<FreeFn>, *mut c_void) -> c_int;
 type MsgIo = unsafe extern "C" fn(*mut ZmqMsg, *mut c_void, c_int) -> c_int;
 type MsgData = unsafe extern "C" fn(*mut ZmqMsg) -> *mut c_void;
 type MsgSize = unsafe extern "C" fn(*const ZmqMsg) -> usize;
@@ -68,6 +71,7 @@ pub(crate) struct Lib {
     connect: Endpoint,
     send: Send,
     msg_init: MsgInit,
+    msg_init_data: MsgInitData,
     msg_close: MsgInit,
     msg_recv: MsgIo,
     msg_send: MsgIo,
@@ -112,6 +116,7 @@ impl Lib {
             connect: sym!("zmq_connect"),
             send: sym!("zmq_send"),
             msg_init: sym!("zmq_msg_init"),
+            msg_init_data: sym!("zmq_msg_init_data"),
             msg_close: sym!("zmq_msg_close"),
             msg_recv: sym!("zmq_msg_recv"),
             msg_send: sym!("zmq_msg_send"),
@@ -335,6 +340,38 @@ impl Sock for LibSocket {
             send(socket, data.as_ptr().cast(), data.len(), 0)
         })?;
         Ok(())
+    }
+
+    fn send_shared(&mut self, data: &'static [u8]) -> Result<(), String> {
+        let (init_data, send, close) = (
+            self.lib().msg_init_data,
+            self.lib().msg_send,
+            self.lib().msg_close,
+        );
+        let socket = self.socket;
+        let mut message = ZmqMsg([0; 64]);
+        let msg: *mut ZmqMsg = &mut message;
+        // SAFETY: a writable, aligned zmq_msg_t (it does not move before it is closed); the bytes are `'static`, so valid for as
+        // long as libzmq may read them, and never written (no free function: libzmq
+        // neither frees nor counts references to them).
+        let rc = unsafe {
+            init_data(
+                msg,
+                data.as_ptr().cast_mut().cast(),
+                data.len(),
+                None,
+                std::ptr::null_mut(),
+            )
+        };
+        if rc != 0 {
+            return Err(self.lib().error("zmq_msg_init_data"));
+        }
+        // SAFETY: the message just initialised and a live socket; on success libzmq
+        // leaves it empty, on failure it is still ours, and it is closed once either way.
+        let sent = self.retry("zmq_msg_send", || unsafe { send(msg, socket, 0) });
+        // SAFETY: an initialised message, closed once.
+        unsafe { close(msg) };
+        sent.map(|_| ())
     }
 
     fn recv(&mut self) -> Result<usize, String> {

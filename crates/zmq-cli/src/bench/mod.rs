@@ -107,6 +107,8 @@ pub(crate) enum Section {
     Pubsub,
     /// PUSH to PULL over CURVE (tcp).
     Curve,
+    /// PUSH to PULL, messages of 64 KiB and more sent without a copy (tcp and ipc).
+    Zerocopy,
     /// Our sender to a libzmq receiver and the reverse (tcp).
     Cross,
     /// Peak RSS of sender and receiver during a long stream of 64 B messages (tcp).
@@ -120,20 +122,26 @@ impl Section {
             Self::Latency => "latency",
             Self::Pubsub => "pubsub",
             Self::Curve => "curve",
+            Self::Zerocopy => "zerocopy",
             Self::Cross => "cross",
             Self::Memory => "memory",
         }
     }
 
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 7] = [
         Self::Throughput,
         Self::Latency,
         Self::Pubsub,
         Self::Curve,
+        Self::Zerocopy,
         Self::Cross,
         Self::Memory,
     ];
 }
+
+/// The smallest message the zero-copy section sends: the size from which the issue's
+/// target is set against the raw stream, which writes its one buffer without a copy.
+const ZEROCOPY_FROM: usize = 64 << 10;
 
 /// Message size of the peak-memory stream (the issue's headline small size).
 const MEMORY_SIZE: usize = 64;
@@ -364,6 +372,17 @@ pub(crate) fn plan(args: &BenchArgs) -> Vec<Cell> {
                     cells.push(c);
                 }
             }
+            Section::Zerocopy => {
+                for &transport in &args.transport {
+                    if transport == Transport::Inproc {
+                        continue;
+                    }
+                    for &size in sizes.iter().filter(|&&size| size >= ZEROCOPY_FROM) {
+                        let count = throughput_count(size);
+                        cells.push(cell(section, transport, size, 0, count, 0, &three));
+                    }
+                }
+            }
             Section::Cross if tcp => {
                 let cross = vec![
                     Column {
@@ -413,8 +432,9 @@ pub(crate) fn run(args: &BenchArgs) -> Result<ExitCode, String> {
     let cells = plan(args);
     if cells.is_empty() {
         return Err(
-            "nothing to measure: pubsub, curve, cross and memory run over tcp only; \
-             add tcp to --transport or choose throughput or latency with --only"
+            "nothing to measure: pubsub, curve, cross and memory run over tcp only, \
+             zerocopy over tcp and ipc with sizes from 64 KiB; add tcp to --transport, \
+             a size of 64 KiB or more to --sizes, or choose throughput or latency with --only"
                 .into(),
         );
     }
@@ -650,6 +670,7 @@ impl Runner {
             } else {
                 None
             },
+            shared: cell.section == Section::Zerocopy,
         }
     }
 
@@ -694,7 +715,11 @@ impl Runner {
                     self.processes(publisher, subs)
                         .and_then(|r| report::pubsub_total(cell, &r[1..]))
                 }
-                Section::Throughput | Section::Curve | Section::Cross | Section::Memory => {
+                Section::Throughput
+                | Section::Curve
+                | Section::Zerocopy
+                | Section::Cross
+                | Section::Memory => {
                     let receiver = self.spec(column.receiver, Role::Receiver, cell, &endpoint);
                     let sender = self.spec(column.sender, Role::Sender, cell, "");
                     self.processes(receiver, vec![sender]).map(|r| {

@@ -117,6 +117,9 @@ pub(crate) struct PeerSpec {
     /// This subscriber's number.
     pub(crate) index: u32,
     pub(crate) curve: Option<CurveKeys>,
+    /// The sender sends one buffer without copying it ([`Sock::send_shared`]).
+    #[serde(default)]
+    pub(crate) shared: bool,
 }
 
 /// Runs the side `spec` describes; `json` is the spec as given on the command line.
@@ -240,7 +243,11 @@ fn run(spec: &PeerSpec, net: Arc<dyn Net>) -> Result<Value, String> {
                 s.set_curve(&keys.client())?;
             }
             s.connect(&spec.endpoint)?;
-            send_all(&mut *s, spec.size, spec.count)?;
+            if spec.shared {
+                send_shared(&mut *s, spec.size, spec.count)?;
+            } else {
+                send_all(&mut *s, spec.size, spec.count)?;
+            }
             done();
             Ok(json!({}))
         }
@@ -365,6 +372,16 @@ fn receive(s: &mut dyn Sock, size: usize, count: u64) -> Result<Duration, String
         expect_size(s.recv()?, size)?;
     }
     Ok(start.elapsed())
+}
+
+/// Sends `count` messages of one buffer without copying it ([`Sock::send_shared`]).
+fn send_shared(s: &mut dyn Sock, size: usize, count: u64) -> Result<(), String> {
+    // For the rest of the process: libzmq may still be writing from it when this returns.
+    let data: &'static [u8] = payload(size).leak();
+    for _ in 0..count {
+        s.send_shared(data)?;
+    }
+    Ok(())
 }
 
 fn send_all(s: &mut dyn Sock, size: usize, count: u64) -> Result<(), String> {
