@@ -1,7 +1,7 @@
 //! Byte streams and listeners of the tcp and ipc transports, made non-blocking and
 //! configured from the socket options.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -37,6 +37,13 @@ impl Read for Stream {
         match self {
             Self::Tcp(s) => s.read(buf),
             Self::Unix(s) => s.read(buf),
+        }
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.read_vectored(bufs),
+            Self::Unix(s) => s.read_vectored(bufs),
         }
     }
 }
