@@ -31,7 +31,7 @@
 //! holders keep them and take them again once no frame holds them ([`Chunks`]).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
@@ -84,13 +84,27 @@ struct Pool {
     classes: [Mutex<Vec<Vec<u8>>>; CLASSES],
     /// The bytes held, summed over every class.
     held: AtomicUsize,
+    /// Whether a buffer of the class was ever returned ([`GLIBC_MMAP_THRESHOLD`]).
+    returned: [AtomicBool; CLASSES],
 }
+
+/// glibc's initial threshold for serving an allocation with its own `mmap`. glibc raises
+/// the threshold to the size of a mapped chunk when one is freed, and serves what is below
+/// it from the heap, whose freed memory it reuses; a mapped chunk's pages go back to the
+/// system when it is freed, and a new one's are faulted in and cleared again. The first
+/// buffer of a class from this size on that comes back is therefore freed, not kept: a
+/// pool that kept it would hide every large free from glibc while the pool has room, and a
+/// sender whose copies run ahead of its I/O thread took about a thousand fresh mappings
+/// before the threshold rose (a CURVE sender of 256 KiB messages: 965 `mmap`s, each page
+/// faulted in and cleared, where libzmq's process made 82).
+const GLIBC_MMAP_THRESHOLD: usize = 128 * 1024;
 
 impl Pool {
     const fn new() -> Self {
         Self {
             classes: [const { Mutex::new(Vec::new()) }; CLASSES],
             held: AtomicUsize::new(0),
+            returned: [const { AtomicBool::new(false) }; CLASSES],
         }
     }
 
@@ -122,6 +136,13 @@ impl Pool {
             return;
         };
         let len = buf.len();
+        if cfg!(all(target_os = "linux", target_env = "gnu"))
+            && len >= GLIBC_MMAP_THRESHOLD
+            && !self.returned[class].swap(true, Ordering::Relaxed)
+        {
+            // Freed, so that glibc raises its threshold past this size.
+            return;
+        }
         // Counted before it is in its class, so that racing returns never exceed the bound.
         if self.held.fetch_add(len, Ordering::Relaxed) + len > POOL_BYTES {
             self.held.fetch_sub(len, Ordering::Relaxed);
@@ -316,6 +337,28 @@ mod tests {
         let start = start_for(buf.as_ptr());
         pool.give(buf);
         assert!(pool.take(65_536 - start).is_some());
+    }
+
+    #[test]
+    fn the_first_large_buffer_of_a_class_goes_back_to_the_allocator() {
+        let pool = pool();
+        let glibc = cfg!(all(target_os = "linux", target_env = "gnu"));
+        let len = 300_000;
+        pool.give(vec![0; len]);
+        let kept = pool.held.load(Ordering::Relaxed);
+        assert_eq!(kept, if glibc { 0 } else { len }, "glibc: {glibc}");
+        pool.give(vec![0; len]);
+        assert_eq!(
+            pool.held.load(Ordering::Relaxed),
+            kept + len,
+            "the next is kept"
+        );
+        assert!(pool.take(len - PAGE_HEAD).is_some());
+        // Below glibc's threshold for mapping, the first is kept too.
+        let small = GLIBC_MMAP_THRESHOLD - 1;
+        let before = pool.held.load(Ordering::Relaxed);
+        pool.give(vec![0; small]);
+        assert_eq!(pool.held.load(Ordering::Relaxed), before + small);
     }
 
     #[test]
