@@ -57,8 +57,9 @@ mod raw_engine;
 /// The bytes read after the rest of a large body, in the same `readv` (into a small buffer,
 /// then the input): when the peer sent nothing more, the read comes back short and the
 /// stream is known drained without a read that would only say `WouldBlock` (one system
-/// call less per large message: a 64 KiB round trip over ipc made five reads and polls on
-/// each side); when more follows, only these few bytes are copied twice.
+/// call less per large message that comes alone: in a 64 KiB round trip over ipc, one of
+/// the two reads of each side failed so); when more follows, only these few bytes are
+/// copied twice.
 const BODY_TAIL: usize = 64;
 
 /// The most read at once after a large frame body: the next frame's header, and the start
