@@ -15,9 +15,12 @@
 
 use core::arch::x86_64::{
     __m256i, _mm256_add_epi32, _mm256_or_si256, _mm256_permute2x128_si256, _mm256_set1_epi32,
-    _mm256_setzero_si256, _mm256_slli_epi32, _mm256_srli_epi32, _mm256_unpackhi_epi32,
+    _mm256_setzero_si256, _mm256_sll_epi32, _mm256_srl_epi32, _mm256_unpackhi_epi32,
     _mm256_unpackhi_epi64, _mm256_unpacklo_epi32, _mm256_unpacklo_epi64, _mm256_xor_si256,
+    _mm_cvtsi32_si128,
 };
+
+use super::secretbox::rounds;
 use zeroize::Zeroize;
 
 // `avx2::get()`: whether the CPU has AVX2 and the OS saves its registers (CPUID and
@@ -32,45 +35,20 @@ pub(super) fn available() -> bool {
 /// The bytes of the eight blocks a batch computes.
 const BATCH: usize = 8 * 64;
 
-/// `t` rotated left by `L` bits (`R` = 32 - `L`: AVX2 has no rotate).
-#[target_feature(enable = "avx2")]
-#[inline]
-fn rotl<const L: i32, const R: i32>(t: __m256i) -> __m256i {
-    _mm256_or_si256(_mm256_slli_epi32::<L>(t), _mm256_srli_epi32::<R>(t))
-}
-
-/// The twenty rounds over the sixteen words of eight blocks.
+/// The twenty rounds over the sixteen words of eight blocks (`secretbox`'s schedule; AVX2
+/// has no rotate, so a shift each way; the shift counts are constants once inlined).
 #[target_feature(enable = "avx2")]
 #[inline]
 fn double_rounds8(x: &mut [__m256i; 16]) {
-    macro_rules! step {
-        ($t:expr, $a:expr, $b:expr, $l:literal) => {
-            x[$t] = _mm256_xor_si256(
-                x[$t],
-                rotl::<$l, { 32 - $l }>(_mm256_add_epi32(x[$a], x[$b])),
-            );
-        };
-    }
-    macro_rules! quarter {
-        ($a:expr, $b:expr, $c:expr, $d:expr) => {
-            step!($b, $a, $d, 7);
-            step!($c, $b, $a, 9);
-            step!($d, $c, $b, 13);
-            step!($a, $d, $c, 18);
-        };
-    }
-    for _ in 0..10 {
-        // Columns.
-        quarter!(0, 4, 8, 12);
-        quarter!(5, 9, 13, 1);
-        quarter!(10, 14, 2, 6);
-        quarter!(15, 3, 7, 11);
-        // Rows.
-        quarter!(0, 1, 2, 3);
-        quarter!(5, 6, 7, 4);
-        quarter!(10, 11, 8, 9);
-        quarter!(15, 12, 13, 14);
-    }
+    rounds!(
+        x,
+        |a: __m256i, b: __m256i| _mm256_add_epi32(a, b),
+        |v: __m256i, t: __m256i, n: i32| {
+            let left = _mm256_sll_epi32(t, _mm_cvtsi32_si128(n));
+            let right = _mm256_srl_epi32(t, _mm_cvtsi32_si128(32 - n));
+            _mm256_xor_si256(v, _mm256_or_si256(left, right))
+        }
+    );
 }
 
 /// Eight registers of eight words transposed: word `l` of each input, in order, becomes

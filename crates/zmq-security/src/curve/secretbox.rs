@@ -103,6 +103,9 @@ macro_rules! rounds {
     }};
 }
 
+#[cfg(target_arch = "x86_64")]
+pub(super) use rounds;
+
 fn double_rounds(x: &mut Block) {
     rounds!(
         x,
@@ -501,30 +504,24 @@ pub(crate) trait Buffer: DerefMut<Target = [u8]> {
     fn cut(&mut self, len: usize);
 }
 
-impl Buffer for Vec<u8> {
-    fn append(&mut self, bytes: &[u8]) {
-        zmtp_codec::copy::put(self, bytes);
-    }
-    fn reserve_more(&mut self, more: usize) {
-        self.reserve(more);
-    }
-    fn cut(&mut self, len: usize) {
-        self.truncate(len);
-    }
+macro_rules! buffer {
+    ($($t:ty),*) => {$(
+        impl Buffer for $t {
+            fn append(&mut self, bytes: &[u8]) {
+                // Not `memcpy`'s slow case for a piece (`zmtp_codec::copy`).
+                zmtp_codec::copy::put(self, bytes);
+            }
+            fn reserve_more(&mut self, more: usize) {
+                self.reserve(more);
+            }
+            fn cut(&mut self, len: usize) {
+                self.truncate(len);
+            }
+        }
+    )*};
 }
 
-impl Buffer for BytesMut {
-    fn append(&mut self, bytes: &[u8]) {
-        // Not `memcpy`'s slow case for a piece (`zmtp_codec::copy`).
-        zmtp_codec::copy::put(self, bytes);
-    }
-    fn reserve_more(&mut self, more: usize) {
-        self.reserve(more);
-    }
-    fn cut(&mut self, len: usize) {
-        self.truncate(len);
-    }
-}
+buffer!(Vec<u8>, BytesMut);
 
 /// `crypto_secretbox` of the bytes of `out` from `at` on followed by `src`, which is
 /// appended to `out` as it is sealed: `out[at..]` becomes the ciphertext (a box is the
