@@ -351,9 +351,9 @@ impl Sock for LibSocket {
         let socket = self.socket;
         let mut message = ZmqMsg([0; 64]);
         let msg: *mut ZmqMsg = &mut message;
-        // SAFETY: a writable, aligned zmq_msg_t (it does not move before it is closed); the bytes are `'static`, so valid for as
-        // long as libzmq may read them, and never written (no free function: libzmq
-        // neither frees nor counts references to them).
+        // SAFETY: a writable, aligned zmq_msg_t (it does not move before it is closed);
+        // the bytes are `'static`, so valid for as long as libzmq may read them, and never
+        // written (no free function: libzmq neither frees nor counts references to them).
         let rc = unsafe {
             init_data(
                 msg,

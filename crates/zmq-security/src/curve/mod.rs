@@ -33,6 +33,8 @@
 
 pub(crate) mod cipher;
 pub(crate) mod client;
+// The module's own code is safe; `cpufeatures::new!` expands to the CPUID and XGETBV
+// reads, which are `unsafe`.
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod salsa20_avx2;
