@@ -54,6 +54,11 @@ use crate::zap::{ZapPending, ZapPoll, ZapRouter};
 #[path = "raw_engine.rs"]
 mod raw_engine;
 
+/// The most an engine writes in one run while it has more to write: then it yields, so
+/// that the other connections of its I/O thread take their turns (a publisher's
+/// subscribers progress together instead of one after the other).
+const WRITE_TURN: usize = 512 * 1024;
+
 /// The bytes read after the rest of a large body, in the same `readv` (into a small buffer,
 /// then the input): when the peer sent nothing more, the read comes back short and the
 /// stream is known drained without a read that would only say `WouldBlock` (one system
@@ -171,6 +176,8 @@ pub(crate) struct Engine {
     peer_routing_id: Option<Bytes>,
     readable: bool,
     writable: bool,
+    /// The last run stopped at its [`WRITE_TURN`] with more to write.
+    yielded: bool,
     /// The poller reported a hang-up: read until end-of-file.
     hup: bool,
     eof: bool,
@@ -339,6 +346,7 @@ impl Engine {
             direct_waker: None,
             direct_reader: None,
             reader_away: false,
+            yielded: false,
             // As the reactor registers every stream.
             watched: (true, true),
         };
@@ -497,6 +505,11 @@ impl Engine {
         (!self.reader_away, !self.writable)
     }
 
+    /// Whether the last run stopped at its write turn with more to do, and must run again.
+    pub(crate) fn take_yielded(&mut self) -> bool {
+        std::mem::take(&mut self.yielded)
+    }
+
     pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
         std::os::fd::AsRawFd::as_raw_fd(&self.stream)
     }
@@ -635,6 +648,7 @@ impl Engine {
         if matches!(self.phase, Phase::Raw) {
             return self.run_raw(ctx);
         }
+        let mut written = 0;
         loop {
             let mut progress = false;
             // Decoding comes before reading: the next read waits until every whole frame
@@ -657,7 +671,10 @@ impl Engine {
             progress |= self.pull_outbound(true)?;
             if self.writable && !self.out.is_empty() {
                 match self.write_some() {
-                    Ok(n) => progress |= n > 0,
+                    Ok(n) => {
+                        progress |= n > 0;
+                        written += n;
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => progress = true,
                     Err(e) => {
@@ -669,6 +686,11 @@ impl Engine {
                 }
             }
             if !progress {
+                break;
+            }
+            if written >= WRITE_TURN && self.writable {
+                // Run again once the other connections have had theirs.
+                self.yielded = true;
                 break;
             }
         }

@@ -445,6 +445,8 @@ pub(crate) struct Reactor {
     timers: Timers,
     rng: u64,
     zap: Arc<ZapRouter>,
+    /// Engines that stopped at their write turn, to run again before the next wait.
+    again: Vec<Key>,
 }
 
 /// Services engines use from the reactor.
@@ -469,6 +471,7 @@ impl Reactor {
             timers: Timers::default(),
             rng: seed | 1,
             zap,
+            again: Vec::new(),
         }
     }
 
@@ -476,10 +479,14 @@ impl Reactor {
         let mut events = EventBuffer::default();
         let mut ready = Vec::new();
         loop {
-            let timeout = self
-                .timers
-                .next_deadline()
-                .map(|d| d.saturating_duration_since(Instant::now()));
+            let timeout = if self.again.is_empty() {
+                self.timers
+                    .next_deadline()
+                    .map(|d| d.saturating_duration_since(Instant::now()))
+            } else {
+                // Engines wait for their next turn: only what is ready now.
+                Some(Duration::ZERO)
+            };
             if let Err(e) = self.shared.poller.wait(&mut ready, &mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     // A broken poller cannot be recovered; close everything so sockets
@@ -502,6 +509,9 @@ impl Reactor {
             let now = Instant::now();
             while let Some((id, key, kind)) = self.timers.pop_due(now) {
                 self.on_timer(id, key, kind);
+            }
+            for key in std::mem::take(&mut self.again) {
+                self.drive_engine(key);
             }
         }
     }
@@ -776,13 +786,18 @@ impl Reactor {
             zap: &self.zap,
         };
         let shared = &self.shared;
+        let mut again = false;
         let result = cell.lock().as_mut().map_or(Ok(()), |e| {
             let result = e.run(&mut ctx);
             if result.is_ok() {
                 sync_interest(shared, key, e);
+                again = e.take_yielded();
             }
             result
         });
+        if again {
+            self.again.push(key);
+        }
         if let Err(end) = result {
             self.end_engine(key, end);
         }
