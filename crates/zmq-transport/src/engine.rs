@@ -688,7 +688,9 @@ impl Engine {
             if !progress {
                 break;
             }
-            if written >= WRITE_TURN && self.writable {
+            // Not once the stream has ended: what it left is decoded first (below, the
+            // end is reported as soon as the loop stops).
+            if written >= WRITE_TURN && self.writable && !self.eof {
                 // Run again once the other connections have had theirs.
                 self.yielded = true;
                 break;
