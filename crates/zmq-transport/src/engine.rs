@@ -82,6 +82,13 @@ const MAX_IOV: usize = 64;
 /// How long a failed handshake may take to write its ERROR when `ZMQ_HANDSHAKE_IVL` sets
 /// no limit.
 const ERROR_FLUSH: Duration = Duration::from_secs(1);
+/// How long the socket's thread keeps a connection's input after reading it itself
+/// ([`Engine::end_direct_read`]) without coming back to wait on it: the I/O thread's
+/// poller leaves the stream unwatched meanwhile, so a request-reply loop costs no
+/// `epoll_ctl` a message. A lease unused for a whole period is ended at the next check,
+/// so what arrives while the caller is away (an end of stream, a PING, a message for a
+/// later poll) waits at most twice this for the I/O thread.
+const READ_LEASE: Duration = Duration::from_millis(10);
 
 /// Who created the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -235,6 +242,13 @@ pub(crate) struct Engine {
     /// The socket's thread is waiting for input on the stream: the I/O thread does not
     /// read meanwhile.
     reader_away: bool,
+    /// The socket's thread read the stream last and is expected back to wait on it again
+    /// ([`READ_LEASE`]): the I/O thread's poller does not watch for input meanwhile.
+    reader_leased: bool,
+    /// The socket's thread read under the lease since its timer last fired.
+    lease_used: bool,
+    /// The reactor timer that ends an unused lease.
+    lease_timer: Option<Scheduled>,
     /// What the I/O thread's poller watches the stream for (reading, writing): the
     /// reactor keeps it in step with [`Engine::interest`].
     pub(crate) watched: (bool, bool),
@@ -346,6 +360,9 @@ impl Engine {
             direct_waker: None,
             direct_reader: None,
             reader_away: false,
+            reader_leased: false,
+            lease_used: false,
+            lease_timer: None,
             yielded: false,
             // As the reactor registers every stream.
             watched: (true, true),
@@ -392,16 +409,26 @@ impl Engine {
             && !self.heartbeat_due
             && self.pong.is_none();
         if !idle {
+            // The I/O thread reads, at once.
+            self.reader_leased = false;
             return None;
         }
         self.reader_away = true;
         Some(self.raw_fd())
     }
 
+    /// Ends the socket's thread's lease on the input ([`READ_LEASE`]), when it is about to
+    /// wait for its messages some other way (a poll on the socket, a wait with other
+    /// peers): the I/O thread watches the stream again, and reads what came meanwhile.
+    pub(crate) fn end_read_lease(&mut self) {
+        self.reader_leased = false;
+    }
+
     /// Ends a wait begun with [`Engine::begin_direct_read`]: when the stream was seen
     /// readable, reads and decodes into the socket's pipe until the stream is drained (or
     /// the pipe is full). Returns whether the I/O thread must run: the stream ended or
-    /// failed, a PONG waits to be written, input is left that the pipe cannot take yet.
+    /// failed, a PONG waits to be written, input is left that the pipe cannot take yet, or
+    /// the input's lease ([`READ_LEASE`]) needs its timer.
     pub(crate) fn end_direct_read(&mut self, readable: bool) -> bool {
         self.reader_away = false;
         self.readable |= readable;
@@ -423,7 +450,25 @@ impl Engine {
                 return true;
             }
         }
-        self.eof || self.readable || self.pong.is_some() || self.heartbeat_due
+        if self.eof || self.readable || self.pong.is_some() || self.heartbeat_due {
+            self.reader_leased = false;
+            return true;
+        }
+        // Kept for the caller's next wait ([`READ_LEASE`]), except while a heartbeat timer
+        // runs (ours, or the peer's PING's TTL), which judges the peer by what is read.
+        // The lease timer is the I/O thread's to set: it runs once for that.
+        if self
+            .heartbeat
+            .as_ref()
+            .and_then(Heartbeat::deadline)
+            .is_some()
+        {
+            self.reader_leased = false;
+            return false;
+        }
+        self.reader_leased = true;
+        self.lease_used = true;
+        self.lease_timer.is_none()
     }
 
     /// Called on the socket's thread when its message made the outbound pipe readable:
@@ -502,7 +547,7 @@ impl Engine {
     /// `set_pollout`/`reset_pollout`): a stream is writable nearly always, and each "room
     /// again" edge would wake the thread for nothing.
     pub(crate) fn interest(&self) -> (bool, bool) {
-        (!self.reader_away, !self.writable)
+        (!self.reader_away && !self.reader_leased, !self.writable)
     }
 
     /// Whether the last run stopped at its write turn with more to do, and must run again.
@@ -587,6 +632,33 @@ impl Engine {
         }
     }
 
+    /// The lease timer `id` fired ([`READ_LEASE`]): a lease used since the last check
+    /// is checked again a period later; an unused one ends (the reactor then watches the
+    /// stream again). None is kept while the socket's thread waits on the stream: it sets
+    /// the timer again when it has read.
+    pub(crate) fn lease_timer_fired(&mut self, id: TimerId, ctx: &mut Ctx<'_>) {
+        if self.lease_timer.is_none_or(|t| t.id != id) {
+            return;
+        }
+        self.lease_timer = None;
+        if !self.reader_leased || self.reader_away {
+            return;
+        }
+        if std::mem::take(&mut self.lease_used) {
+            self.set_lease_timer(ctx);
+        } else {
+            self.reader_leased = false;
+        }
+    }
+
+    fn set_lease_timer(&mut self, ctx: &mut Ctx<'_>) {
+        let at = Instant::now() + READ_LEASE;
+        self.lease_timer = Some(Scheduled {
+            at,
+            id: ctx.timers.add(at, ctx.key, TimerKind::ReadLease),
+        });
+    }
+
     /// Checks the heartbeat's deadlines if its timer fired, then runs the connection, then
     /// points the heartbeat timer at the next deadline. `Err` ends the engine.
     pub(crate) fn run(&mut self, ctx: &mut Ctx<'_>) -> Result<(), EngineEnd> {
@@ -606,6 +678,9 @@ impl Engine {
                 at,
                 id: ctx.timers.add(at, ctx.key, TimerKind::Heartbeat),
             });
+        }
+        if self.reader_leased && !self.reader_away && self.lease_timer.is_none() {
+            self.set_lease_timer(ctx);
         }
         Ok(())
     }
@@ -1273,6 +1348,7 @@ impl Engine {
             self.handshake_timer.take(),
             self.linger_timer.take(),
             self.heartbeat_timer.take(),
+            self.lease_timer.take(),
         ]
         .into_iter()
         .flatten()
@@ -1332,8 +1408,10 @@ fn read_into_capacity(
 ) -> io::Result<usize> {
     use std::os::fd::AsFd;
     loop {
-        match rustix::io::read(stream.as_fd(), rustix::buffer::spare_capacity(buf)) {
-            Ok(n) => return Ok(n),
+        // `recv`, not `read` (see `stream`).
+        let flags = rustix::net::RecvFlags::empty();
+        match rustix::net::recv(stream.as_fd(), rustix::buffer::spare_capacity(buf), flags) {
+            Ok((n, _)) => return Ok(n),
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e.into()),
         }

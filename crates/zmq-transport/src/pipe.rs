@@ -31,10 +31,10 @@
 //! most one message, the last one written; a new message replaces an unread one, and no
 //! high-water mark applies. It is one slot under a lock instead of the lock-free queue.
 
+use crate::direct::DirectPoll;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
-use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,16 +71,22 @@ pub trait Wake: Send + Sync {
 /// [`DirectRead::wait`] and [`DirectRead::finish`] come in pairs: while the socket's
 /// thread waits, the I/O thread leaves the connection's input alone.
 pub trait DirectRead: Send + Sync {
-    /// Waits until the connection has input, `wake` (the socket's own wake-up descriptor)
-    /// is readable, or `timeout` passes. `None`: the connection cannot be waited on this
-    /// way now (busy, input known to be waiting, closing...), and nothing was waited
-    /// for; `Some(readable)` otherwise, to be followed by [`DirectRead::finish`].
-    fn wait(&self, wake: BorrowedFd<'_>, timeout: Option<Duration>) -> Option<bool>;
+    /// Waits with `poll` until the connection has input, the socket's own wake-up
+    /// descriptor is readable, or `timeout` passes. `None`: the connection cannot be
+    /// waited on this way now (busy, input known to be waiting, closing...), and nothing
+    /// was waited for; `Some(readable)` otherwise, to be followed by
+    /// [`DirectRead::finish`].
+    fn wait(&self, poll: &mut DirectPoll, timeout: Option<Duration>) -> Option<bool>;
 
     /// Ends a wait: reads and decodes what arrived (when `readable`) into the socket's
     /// pipe, and hands anything else (end of stream, errors, a PONG to send) to the I/O
-    /// thread.
+    /// thread. The input may stay the socket's thread's for a while, unwatched by the
+    /// I/O thread, for its next wait here.
     fn finish(&self, readable: bool);
+
+    /// Gives the input back to the I/O thread at once: the socket's thread is about to
+    /// wait for its messages some other way (a poll, a wait on several peers).
+    fn release(&self);
 }
 
 type Waker = Option<(Arc<dyn Wake>, u64)>;

@@ -24,10 +24,10 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use slab::Slab;
 
+use crate::direct::DirectPoll;
 use crate::endpoint::Host;
 use crate::engine::{Engine, EngineEnd, Owner};
 use crate::monitor::{self, EventKind};
-use crate::net::{self, PollFd};
 use crate::options::TransportOptions;
 use crate::pipe::{DirectRead, PipeEnd, Wake, Wakeup};
 use crate::runtime::display_addr;
@@ -241,6 +241,9 @@ pub(crate) enum TimerKind {
     Linger,
     /// The earliest of a connection's heartbeat deadlines (see `heartbeat`).
     Heartbeat,
+    /// The check of the socket's thread's lease on a connection's input (see
+    /// `engine::READ_LEASE`).
+    ReadLease,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -317,39 +320,46 @@ struct DirectWaker {
     shared: Arc<IoShared>,
     /// The engine's key, for waking the I/O thread about it.
     key: Key,
+    /// Unique to this connection, for the socket's [`DirectPoll`].
+    id: u64,
 }
 
+/// The identities of [`DirectWaker`]s.
+static DIRECT_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl DirectRead for DirectWaker {
-    fn wait(&self, wake: BorrowedFd<'_>, timeout: Option<Duration>) -> Option<bool> {
+    fn wait(&self, poll: &mut DirectPoll, timeout: Option<Duration>) -> Option<bool> {
         let cell = self.engine.upgrade()?;
-        let fd = {
-            let mut guard = cell.try_lock()?;
+        {
+            // Not `try_lock`: the input may be this thread's (its lease), unwatched by the
+            // I/O thread, whose run is short; this thread is about to block anyway.
+            let mut guard = cell.lock();
             let engine = guard.as_mut()?;
-            let fd = engine.begin_direct_read()?;
-            // The I/O thread is not woken for what this thread is about to read.
+            let fd = engine.begin_direct_read();
+            // The I/O thread is not woken for what this thread is about to read (or, when
+            // this thread does not wait here, reads for it again).
             sync_interest(&self.shared, self.key, engine);
-            fd
-        };
+            fd?;
+            // SAFETY: the engine, which owns the descriptor, is alive: its lock is held.
+            #[allow(unsafe_code)]
+            let stream = unsafe { BorrowedFd::borrow_raw(engine.raw_fd()) };
+            if poll.watch(stream, self.id).is_err() {
+                // Left to the I/O thread.
+                let poke = engine.end_direct_read(false);
+                engine.end_read_lease();
+                sync_interest(&self.shared, self.key, engine);
+                drop(guard);
+                if poke {
+                    self.io.wake(self.key as u64, Wakeup::Readable);
+                }
+                return None;
+            }
+        }
         // Without the lock while waiting: the I/O thread keeps its timers and writes. If
-        // it ends the connection meanwhile, the socket's pipe closes, which wakes `wake`.
-        let mut fds = [
-            PollFd {
-                fd,
-                events: net::POLLIN,
-                revents: 0,
-            },
-            PollFd {
-                fd: wake.as_raw_fd(),
-                events: net::POLLIN,
-                revents: 0,
-            },
-        ];
-        let readable = match net::poll_fds(&mut fds, timeout) {
-            Ok(_) => fds[0].revents != 0,
-            // Let the reads find out.
-            Err(_) => true,
-        };
-        Some(readable)
+        // it ends the connection meanwhile (closing the stream takes it out of the poll),
+        // the socket's pipe closes, which wakes the socket's descriptor.
+        // A failed wait: let the reads find out.
+        Some(poll.wait(timeout).unwrap_or(true))
     }
 
     fn finish(&self, readable: bool) {
@@ -369,6 +379,17 @@ impl DirectRead for DirectWaker {
         drop(guard);
         if poke {
             self.io.wake(self.key as u64, Wakeup::Readable);
+        }
+    }
+
+    fn release(&self) {
+        let Some(cell) = self.engine.upgrade() else {
+            return;
+        };
+        let mut guard = cell.lock();
+        if let Some(engine) = guard.as_mut() {
+            engine.end_read_lease();
+            sync_interest(&self.shared, self.key, engine);
         }
     }
 }
@@ -668,6 +689,21 @@ impl Reactor {
                     self.drive_engine(key);
                 }
             }
+            (TimerKind::ReadLease, Some(Source::Engine(cell))) => {
+                let cell = Arc::clone(cell);
+                let mut ctx = Ctx {
+                    key,
+                    waker: &self.waker,
+                    timers: &mut self.timers,
+                    zap: &self.zap,
+                };
+                let mut guard = cell.lock();
+                if let Some(engine) = guard.as_mut() {
+                    engine.lease_timer_fired(id, &mut ctx);
+                    // An ended lease: watched again, and what came meanwhile is reported.
+                    sync_interest(&self.shared, key, engine);
+                }
+            }
             _ => {}
         }
     }
@@ -765,6 +801,7 @@ impl Reactor {
                 io: Arc::clone(&self.waker),
                 shared: Arc::clone(&self.shared),
                 key,
+                id: DIRECT_IDS.fetch_add(1, Ordering::Relaxed),
             });
             engine.set_direct(direct.clone(), direct);
         }

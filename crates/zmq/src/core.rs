@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 use zmq_patterns::{Attach, Pattern, PatternError, PeerId, PeerInfo, Peers};
-use zmq_transport::pipe::{pipe_pair, PipeEnd, Wake, Wakeup};
+use zmq_transport::direct::DirectPoll;
+use zmq_transport::pipe::{pipe_pair, DirectRead, PipeEnd, Wake, Wakeup};
 use zmq_transport::{EndpointId, MonitorEvent, NewPeer, SocketLink};
 use zmtp_codec::{Frame, Metadata};
 
@@ -385,6 +386,13 @@ pub(crate) struct Core {
     /// applied, so that neither side allocates for them again (a new vector for each
     /// wake-up, freed on the other thread, was 4% of a 4 KiB inproc stream).
     spare_wakes: Vec<(u64, Wakeup)>,
+    /// The connection this thread last read itself ([`Core::wait_direct`]), whose input
+    /// may still be this thread's to read: given back to the I/O thread before any other
+    /// kind of wait ([`Core::release_input`]).
+    leased: Option<Arc<dyn DirectRead>>,
+    /// What [`Core::wait_direct`] waits on: the wake pipe and the connection (made on
+    /// first use).
+    direct_poll: Option<DirectPoll>,
 }
 
 /// How long a socket with only inproc peers spins before it sleeps ([`Core::wait`]).
@@ -426,6 +434,8 @@ impl Core {
             shared: Shared::new(),
             hello_msg: Bytes::new(),
             spare_wakes: Vec::new(),
+            leased: None,
+            direct_poll: None,
         }
     }
 
@@ -688,12 +698,13 @@ impl Core {
     /// arrives without the sleep and wake-up of a condition variable (a few microseconds
     /// each, the most of an inproc round trip). With connections, the I/O thread of this
     /// process brings the messages, and a spinning caller would take the core it needs.
-    pub(crate) fn wait(&self, deadline: Deadline) -> bool {
+    pub(crate) fn wait(&mut self, deadline: Deadline) -> bool {
         if self.peers.io_peers == 1 && self.peers.slots.len() == 1 {
             if let Some(done) = self.wait_direct(deadline) {
                 return done;
             }
         }
+        self.release_input();
         if self.peers.io_peers == 0 && !matches!(deadline, Deadline::Now) && spin_pays() {
             let start = Instant::now();
             'spin: loop {
@@ -734,7 +745,7 @@ impl Core {
     /// on the wake pipe instead of the condition variable, then read what arrived here, so
     /// that a reply reaches the caller without the I/O thread's wake-up in between.
     /// `None`: not possible now (nothing was waited for); the caller waits as usual.
-    fn wait_direct(&self, deadline: Deadline) -> Option<bool> {
+    fn wait_direct(&mut self, deadline: Deadline) -> Option<bool> {
         let timeout = match deadline {
             Deadline::Now => return None,
             Deadline::Never => None,
@@ -749,6 +760,13 @@ impl Core {
             .reader
             .direct_reader()?;
         let wake = self.shared.wake_pipe()?;
+        if self.direct_poll.is_none() {
+            self.direct_poll = Some(DirectPoll::new(std::os::fd::AsFd::as_fd(wake)).ok()?);
+        }
+        let poll = self.direct_poll.as_mut()?;
+        if let Some(old) = self.leased.take_if(|old| !Arc::ptr_eq(old, &reader)) {
+            old.release();
+        }
         {
             let mut mailbox = self.shared.mailbox.lock();
             if mailbox.has_work() {
@@ -756,7 +774,7 @@ impl Core {
             }
             mailbox.polling = true;
         }
-        let waited = reader.wait(std::os::fd::AsFd::as_fd(wake), timeout);
+        let waited = reader.wait(poll, timeout);
         let signalled = {
             let mut mailbox = self.shared.mailbox.lock();
             mailbox.polling = false;
@@ -767,11 +785,21 @@ impl Core {
         }
         let readable = waited?;
         reader.finish(readable);
+        self.leased = Some(reader);
         let timed_out = matches!(deadline, Deadline::At(at) if Instant::now() >= at);
         if timed_out {
             return Some(self.shared.mailbox.lock().has_work());
         }
         Some(true)
+    }
+
+    /// Gives the input of the connection this thread last read itself back to the I/O
+    /// thread (`DirectRead::release`), before a wait that does not read it here: a wait
+    /// on the mailbox, a poll on `ZMQ_FD`.
+    fn release_input(&mut self) {
+        if let Some(reader) = self.leased.take() {
+            reader.release();
+        }
     }
 
     /// Sends a frame, blocking until `deadline` while the pattern says EAGAIN.
@@ -823,6 +851,7 @@ impl Core {
     /// readable only if a wanted event is pending (or the mailbox gets work later), so a
     /// wait for POLLIN does not wake at once because POLLOUT is available.
     pub(crate) fn events_for(&mut self, want_in: bool, want_out: bool) -> Result<(bool, bool)> {
+        self.release_input();
         self.shared.clear_signal();
         self.process_mailbox()?;
         let can_in = self.pattern.has_in(&mut self.peers);

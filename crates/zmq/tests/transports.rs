@@ -114,6 +114,7 @@ suite!(
     req_rep,
     req_rep_written_by_the_callers,
     req_rep_read_by_the_callers,
+    req_rep_input_lease,
     req_router,
     dealer_rep,
     dealer_router,
@@ -479,6 +480,66 @@ fn req_rep_read_by_the_callers(tr: Tr) {
 }
 
 /// A REP, configured by `setup` before its bind, and its endpoint.
+/// After a REQ's caller read its connection itself, the connection's input stays that
+/// thread's for a moment, unwatched by the I/O thread (`engine::READ_LEASE`). A wait of
+/// another kind gives it back at once: a poll, `ZMQ_EVENTS`. With no call at all, the
+/// lease ends by itself, and the peer's going away is still seen.
+fn req_rep_input_lease(tr: Tr) {
+    if !tr.is_network() {
+        return;
+    }
+    let ctx = Context::new();
+    let rep = sock(&ctx, zmq::REP);
+    let ep = bind(&rep, tr);
+    let server = thread::spawn(move || {
+        // Ends with the REQ's "bye".
+        loop {
+            let request = recv_str(&rep);
+            rep.send(request.as_str(), 0).unwrap();
+            if request == "bye" {
+                return rep;
+            }
+        }
+    });
+    let req = sock(&ctx, zmq::REQ);
+    req.connect(&ep).unwrap();
+    let rounds = 40;
+    let start = Instant::now();
+    for i in 0..rounds {
+        // A blocking receive: read by this thread, which keeps the input.
+        req.send("wait", 0).unwrap();
+        assert_eq!(recv_str(&req), "wait");
+        // The reply to the next request is awaited otherwise: it must not wait for the
+        // lease to end (10 to 20 ms).
+        req.send("poll", 0).unwrap();
+        if i % 2 == 0 {
+            let mut items = [req.as_poll_item(zmq::POLLIN)];
+            assert_eq!(zmq::poll(&mut items, TIMEOUT_MS as i64).unwrap(), 1);
+        } else {
+            eventually("POLLIN", || req.get_events().unwrap().contains(zmq::POLLIN));
+        }
+        assert_eq!(recv_str(&req), "poll");
+    }
+    let ms = start.elapsed().as_millis();
+    assert!(
+        ms < rounds * 5,
+        "{rounds} rounds took {ms} ms: the polls waited for the lease to end"
+    );
+
+    // The REQ's caller reads, then makes no call; its peer goes away meanwhile.
+    let monitor = "inproc://req-input-lease";
+    req.monitor(monitor, zmq::SocketEvent::DISCONNECTED as i32)
+        .unwrap();
+    let events = sock(&ctx, zmq::PAIR);
+    events.connect(monitor).unwrap();
+    req.send("bye", 0).unwrap();
+    assert_eq!(recv_str(&req), "bye");
+    drop(server.join().unwrap());
+    let event = events.recv_multipart(0).expect("the REQ saw its peer go");
+    let kind = u16::from_le_bytes([event[0][0], event[0][1]]);
+    assert_eq!(kind, zmq::SocketEvent::DISCONNECTED as u16);
+}
+
 fn bind_fresh(ctx: &Context, tr: Tr, setup: impl FnOnce(&Socket)) -> (Socket, String) {
     let rep = sock(ctx, zmq::REP);
     setup(&rep);

@@ -1,0 +1,182 @@
+//! The wait of a socket's thread on a connection it reads itself
+//! ([`crate::pipe::DirectRead`]): on the connection's stream and on the socket's own
+//! wake-up descriptor.
+
+use std::io;
+use std::os::fd::{BorrowedFd, RawFd};
+use std::time::Duration;
+
+/// What a socket's thread waits on in [`crate::pipe::DirectRead::wait`]: its wake-up
+/// descriptor and one connection's stream at a time.
+///
+/// On Linux it is an `epoll` instance of the socket's own, where both stay registered from
+/// one wait to the next: a `poll` of the two would register a wait on each and remove it
+/// again at every call, which showed as a microsecond of each round trip over ipc.
+/// Elsewhere it is `poll`.
+pub struct DirectPoll {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    epoll: std::os::fd::OwnedFd,
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    wake: RawFd,
+    /// The connection registered now: its descriptor and the identity of its waiter
+    /// (closing a descriptor takes it out of the set, and its number is then reused).
+    conn: Option<(RawFd, u64)>,
+}
+
+/// The data of the wake-up descriptor's registration.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const WAKE: u64 = 0;
+/// The data of the connection's registration.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const CONN: u64 = 1;
+
+impl DirectPoll {
+    /// A wait on `wake` (which must outlive this) and, later, on connections.
+    pub fn new(wake: BorrowedFd<'_>) -> io::Result<Self> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
+            let epoll = epoll::create(CreateFlags::CLOEXEC)?;
+            epoll::add(&epoll, wake, EventData::new_u64(WAKE), EventFlags::IN)?;
+            Ok(Self { epoll, conn: None })
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        Ok(Self {
+            wake: std::os::fd::AsRawFd::as_raw_fd(&wake),
+            conn: None,
+        })
+    }
+
+    /// Watches `conn`, the stream of the waiter `id`, instead of the connection watched
+    /// before (called while the stream is known to be open).
+    pub(crate) fn watch(&mut self, conn: BorrowedFd<'_>, id: u64) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let fd = conn.as_raw_fd();
+        if self.conn == Some((fd, id)) {
+            return Ok(());
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use rustix::event::epoll::{self, EventData, EventFlags};
+            if let Some((old, _)) = self.conn.take() {
+                if old != fd {
+                    // SAFETY: only named to the kernel, to take it out of the set; one
+                    // closed since is out of it already, and the call then fails, which is
+                    // ignored (a number reused by an unrelated file is not in the set).
+                    #[allow(unsafe_code)]
+                    let old = unsafe { BorrowedFd::borrow_raw(old) };
+                    let _ = epoll::delete(&self.epoll, old);
+                }
+            }
+            let data = EventData::new_u64(CONN);
+            match epoll::add(&self.epoll, conn, data, EventFlags::IN) {
+                Err(rustix::io::Errno::EXIST) => {
+                    epoll::modify(&self.epoll, conn, data, EventFlags::IN)?
+                }
+                other => other?,
+            }
+        }
+        self.conn = Some((fd, id));
+        Ok(())
+    }
+
+    /// Waits until the connection watched is readable (or hung up, or failed), the wake-up
+    /// descriptor is, or `timeout` passes (`None`: no limit). Returns whether the
+    /// connection is readable; an interrupted wait returns `Ok(false)`.
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use std::mem::MaybeUninit;
+
+            use rustix::event::{epoll, Timespec};
+            // Whole milliseconds, rounded up: waking early would only wait again.
+            let timeout = timeout.map(|t| {
+                let ms = t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i64;
+                Timespec {
+                    tv_sec: ms / 1000,
+                    tv_nsec: (ms % 1000) * 1_000_000,
+                }
+            });
+            let mut events = [MaybeUninit::<epoll::Event>::uninit(); 2];
+            match epoll::wait(&self.epoll, &mut events, timeout.as_ref()) {
+                Ok((ready, _)) => Ok(ready.iter().any(|e| e.data.u64() == CONN)),
+                Err(rustix::io::Errno::INTR) => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            use crate::net::{poll_fds, PollFd, POLLIN};
+            let Some((fd, _)) = self.conn else {
+                return Ok(false);
+            };
+            let mut fds = [
+                PollFd {
+                    fd,
+                    events: POLLIN,
+                    revents: 0,
+                },
+                PollFd {
+                    fd: self.wake,
+                    events: POLLIN,
+                    revents: 0,
+                },
+            ];
+            poll_fds(&mut fds, timeout)?;
+            Ok(fds[0].revents != 0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::fd::{AsFd, AsRawFd};
+    use std::os::unix::net::UnixStream;
+
+    fn watch_wait(
+        poll: &mut DirectPoll,
+        conn: &UnixStream,
+        id: u64,
+        timeout: Option<Duration>,
+    ) -> io::Result<bool> {
+        poll.watch(conn.as_fd(), id)?;
+        poll.wait(timeout)
+    }
+
+    #[test]
+    fn waits_on_the_connection_and_the_wake_up_and_follows_a_new_connection() {
+        let (mut wake_rx, mut wake_tx) = UnixStream::pair().unwrap();
+        let mut poll = DirectPoll::new(wake_rx.as_fd()).unwrap();
+        let short = Some(Duration::from_millis(1));
+        let (a, mut a_peer) = UnixStream::pair().unwrap();
+        assert!(!watch_wait(&mut poll, &a, 1, short).unwrap(), "nothing yet");
+        a_peer.write_all(b"x").unwrap();
+        assert!(watch_wait(&mut poll, &a, 1, short).unwrap());
+        // The wake-up ends a wait without the connection being readable.
+        let (b, mut b_peer) = UnixStream::pair().unwrap();
+        wake_tx.write_all(b"w").unwrap();
+        assert!(!watch_wait(&mut poll, &b, 2, None).unwrap());
+        wake_rx.read_exact(&mut [0]).unwrap();
+        // Only the connection waited on now counts: `a` still has its byte.
+        assert!(!watch_wait(&mut poll, &b, 2, short).unwrap());
+        b_peer.write_all(b"y").unwrap();
+        assert!(watch_wait(&mut poll, &b, 2, short).unwrap());
+        // A closed connection's number may be reused by the next one, which is then
+        // registered anew (closing took the old one out of the set).
+        let old = b.as_raw_fd();
+        drop(b);
+        let (c, mut c_peer) = UnixStream::pair().unwrap();
+        let reused = c.as_raw_fd() == old;
+        assert!(
+            !watch_wait(&mut poll, &c, 3, short).unwrap(),
+            "reused: {reused}"
+        );
+        c_peer.write_all(b"z").unwrap();
+        assert!(
+            watch_wait(&mut poll, &c, 3, short).unwrap(),
+            "reused: {reused}"
+        );
+    }
+}
