@@ -634,21 +634,23 @@ impl Engine {
 
     /// The lease timer `id` fired ([`READ_LEASE`]): a lease used since the last check
     /// is checked again a period later; an unused one ends (the reactor then watches the
-    /// stream again). None is kept while the socket's thread waits on the stream: it sets
-    /// the timer again when it has read.
+    /// stream again), unless the socket's thread is waiting on the stream, which asks
+    /// for the timer again when it has read.
     pub(crate) fn lease_timer_fired(&mut self, id: TimerId, ctx: &mut Ctx<'_>) {
         if self.lease_timer.is_none_or(|t| t.id != id) {
             return;
         }
         self.lease_timer = None;
-        if !self.reader_leased || self.reader_away {
+        if !self.reader_leased {
             return;
         }
         if std::mem::take(&mut self.lease_used) {
             self.set_lease_timer(ctx);
-        } else {
+        } else if !self.reader_away {
             self.reader_leased = false;
         }
+        // Else the socket's thread has waited on the stream for a whole period: no timer
+        // meanwhile (an idle socket costs no wake-ups); it asks for one when it has read.
     }
 
     fn set_lease_timer(&mut self, ctx: &mut Ctx<'_>) {
