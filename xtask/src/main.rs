@@ -31,9 +31,11 @@ subcommands:
                                   (default 10)
   bench [ARGS...]                 build the zmq tool (release) and run `zmq bench ARGS`:
                                   ours vs libzmq vs a plain socket (--quick: under two
-                                  minutes); results in <target>/bench
-  ci [--fuzz-seconds N]           every CI step in order: tools, fmt, clippy, test,
-                                  doctest, loom, check-layers, no-std, docs, deny, fuzz
+                                  minutes; --zmqrs: a zmq.rs column too, its peer built
+                                  first); results in <target>/bench
+  ci [--fuzz-seconds N]           every CI step in order: tools, fmt, clippy, zmqrs-peer,
+                                  test, doctest, loom, check-layers, no-std, docs, deny,
+                                  fuzz
 ";
 
 fn main() -> ExitCode {

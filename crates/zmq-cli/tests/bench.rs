@@ -64,7 +64,8 @@ fn tiny_bench(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     ])
     .arg(out)
     .args(extra)
-    .env_remove("ZMQ_BENCH_LIBZMQ");
+    .env_remove("ZMQ_BENCH_LIBZMQ")
+    .env_remove("ZMQ_BENCH_ZMQRS");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -370,6 +371,106 @@ fn zero_copy_sends_measure_all_three_columns_from_64_kib() {
     assert_eq!(
         seen,
         [("ipc".to_string(), 65536), ("tcp".to_string(), 65536)]
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The zmq.rs peer program (`bench/zmqrs-peer`), built as `cargo xtask bench --zmqrs`
+/// builds it (CI builds it in a step of its own; here that is then quick).
+fn zmqrs_peer() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // This test's own target directory: the tool is in `<target>/<profile>/zmq`.
+    let target = Path::new(ZMQ)
+        .parent()
+        .and_then(Path::parent)
+        .expect("the tool is in a target directory")
+        .join("zmqrs-peer");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--quiet",
+            "--manifest-path",
+        ])
+        .arg(root.join("bench/zmqrs-peer/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "the zmq.rs peer did not build");
+    target.join("release/zmqrs-peer")
+}
+
+#[test]
+fn the_zmqrs_column_is_measured_over_tcp_and_ipc_only() {
+    let out = out_dir("zmqrs");
+    let lib = libzmq();
+    let peer = zmqrs_peer();
+    let output = tiny_bench(
+        &out,
+        &[
+            "--libzmq",
+            lib.to_str().unwrap(),
+            "--zmqrs",
+            peer.to_str().unwrap(),
+            "--only",
+            "throughput,latency",
+        ],
+        &[],
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("zmq.rs (the `zeromq` crate) through"),
+        "{table}"
+    );
+    assert!(table.contains("ours/zmq.rs"), "{table}");
+    assert!(
+        !table.contains("n/a"),
+        "a column was not measured:\n{table}"
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
+            .expect("results.json is JSON");
+    let cells = json["cells"].as_array().expect("cells");
+    assert_eq!(cells.len(), 6, "two sections over three transports");
+    for c in cells {
+        let labels: Vec<&str> = c["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|col| {
+                assert_eq!(col["status"], "ok", "{c}");
+                col["column"].as_str().unwrap()
+            })
+            .collect();
+        if c["transport"] == "inproc" {
+            // zmq.rs has no inproc.
+            assert_eq!(labels, ["ours", "libzmq", "raw"], "{c}");
+            assert!(c["ours_over_zmqrs"].is_null(), "{c}");
+        } else {
+            assert_eq!(labels, ["ours", "libzmq", "raw", "zmq.rs"], "{c}");
+            let figure = if c["section"] == "latency" {
+                "mean_us"
+            } else {
+                "msgs_per_s"
+            };
+            let zmqrs = &c["columns"][3]["result"];
+            assert!(zmqrs[figure].as_f64().is_some_and(|x| x > 0.0), "{c}");
+            assert!(zmqrs["vmhwm_kb"].as_u64().is_some_and(|kb| kb > 0), "{c}");
+            assert!(
+                c["ours_over_zmqrs"].as_f64().is_some_and(|r| r > 0.0),
+                "{c}"
+            );
+            assert!(c["ahead_of_zmqrs"].is_boolean(), "{c}");
+        }
+    }
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert_eq!(
+        csv.lines().filter(|l| l.contains(",zmq.rs,ok,")).count(),
+        4,
+        "{csv}"
     );
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -30,6 +30,9 @@ use peer::{CurveKeys, Impl, PeerSpec, Role};
 /// trip. tcp and ipc run sender and receiver as separate processes, inproc as two threads.
 /// libzmq is loaded at run time (--libzmq PATH, else $ZMQ_BENCH_LIBZMQ, Debian's
 /// libzmq.so.5, or pyzmq's bundled copy); without it its column says n/a and why.
+/// With --zmqrs PATH (or $ZMQ_BENCH_ZMQRS), the throughput and latency cells over tcp
+/// and ipc get a fourth column, zmq.rs, driven by the peer program at PATH
+/// (bench/zmqrs-peer; `cargo xtask bench --zmqrs` builds it and passes it).
 ///
 /// Examples:
 ///   zmq bench --quick
@@ -63,6 +66,10 @@ pub(crate) struct BenchArgs {
     /// The libzmq shared library to compare with.
     #[arg(long, value_name = "PATH")]
     libzmq: Option<PathBuf>,
+    /// The zmq.rs peer program (bench/zmqrs-peer), for a zmq.rs column in the throughput
+    /// and latency cells over tcp and ipc [default: $ZMQ_BENCH_ZMQRS, else no column].
+    #[arg(long, value_name = "PATH")]
+    zmqrs: Option<PathBuf>,
     /// Write results.csv, results.json, throughput.svg and latency.svg into DIR.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -137,6 +144,12 @@ impl Section {
         Self::Cross,
         Self::Memory,
     ];
+}
+
+/// Whether the cell gets a zmq.rs column: zmq.rs has PUSH, PULL, REQ and REP over tcp
+/// and ipc, and neither CURVE nor XPUB nor inproc.
+fn zmqrs_measures(section: Section, transport: Transport) -> bool {
+    matches!(section, Section::Throughput | Section::Latency) && transport != Transport::Inproc
 }
 
 /// The smallest message the zero-copy section sends: the size from which the issue's
@@ -269,6 +282,7 @@ fn adapted(budget: u64, size: usize, min: u64, max: u64) -> u64 {
 
 /// Builds the plan from the arguments.
 pub(crate) fn plan(args: &BenchArgs) -> Vec<Cell> {
+    let with_zmqrs = zmqrs_path(args).is_some();
     let sizes: Vec<usize> = if !args.sizes.is_empty() {
         args.sizes.clone()
     } else if args.quick {
@@ -312,6 +326,8 @@ pub(crate) fn plan(args: &BenchArgs) -> Vec<Cell> {
         Column::same("libzmq", Impl::Libzmq),
         Column::same("raw", Impl::Raw),
     ];
+    let mut four = three.clone();
+    four.push(Column::same("zmq.rs", Impl::Zmqrs));
     let tcp = args.transport.contains(&Transport::Tcp);
     let mut cells = Vec::new();
     let cell = |section, transport, size, subs, count, warmup, columns: &Vec<Column>| Cell {
@@ -327,6 +343,11 @@ pub(crate) fn plan(args: &BenchArgs) -> Vec<Cell> {
         match section {
             Section::Throughput | Section::Latency => {
                 for &transport in &args.transport {
+                    let columns = if with_zmqrs && zmqrs_measures(section, transport) {
+                        &four
+                    } else {
+                        &three
+                    };
                     for &size in &sizes {
                         cells.push(if section == Section::Throughput {
                             cell(
@@ -336,12 +357,12 @@ pub(crate) fn plan(args: &BenchArgs) -> Vec<Cell> {
                                 0,
                                 throughput_count(size),
                                 0,
-                                &three,
+                                columns,
                             )
                         } else {
                             let count = latency_count(size);
                             let warmup = (count / 10).clamp(1, 100);
-                            cell(section, transport, size, 0, count, warmup, &three)
+                            cell(section, transport, size, 0, count, warmup, columns)
                         });
                     }
                 }
@@ -454,6 +475,16 @@ pub(crate) fn run(args: &BenchArgs) -> Result<ExitCode, String> {
         Ok((path, version)) => eprintln!("libzmq {version} from {}", path.display()),
         Err(reason) => eprintln!("libzmq column: n/a ({reason})"),
     }
+    let zmqrs = zmqrs_path(args);
+    if let Some(path) = &zmqrs {
+        if !path.exists() {
+            return Err(format!(
+                "the zmq.rs peer {} does not exist: build it with `cargo xtask bench --zmqrs`",
+                path.display()
+            ));
+        }
+        eprintln!("zmq.rs column: {}", path.display());
+    }
     let curve_keys = if cells.iter().any(|c| c.section == Section::Curve) {
         Some(CurveKeys::generate()?)
     } else {
@@ -465,6 +496,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<ExitCode, String> {
         exe,
         libzmq: libzmq.as_ref().ok().map(|(p, _)| p.clone()),
         libzmq_missing: libzmq.as_ref().err().cloned(),
+        zmqrs: zmqrs.clone(),
         timeout: Duration::from_secs(args.timeout.max(1)),
         curve: curve_keys,
     };
@@ -484,6 +516,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<ExitCode, String> {
         &mode,
         libzmq.as_ref().ok().map(|(p, v)| (p.as_path(), v.as_str())),
         libzmq.as_ref().err().map(String::as_str),
+        zmqrs.as_deref(),
     );
     let total: usize = cells.iter().map(|c| c.columns.len()).sum::<usize>() * repeat;
     let started = Instant::now();
@@ -527,6 +560,14 @@ pub(crate) fn run(args: &BenchArgs) -> Result<ExitCode, String> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The zmq.rs peer program, if a zmq.rs column was asked for.
+fn zmqrs_path(args: &BenchArgs) -> Option<PathBuf> {
+    args.zmqrs
+        .clone()
+        .or_else(|| std::env::var_os("ZMQ_BENCH_ZMQRS").map(PathBuf::from))
+        .filter(|p| !p.as_os_str().is_empty())
 }
 
 /// Where libzmq is, or why it cannot be used.
@@ -611,6 +652,8 @@ struct Runner {
     exe: PathBuf,
     libzmq: Option<PathBuf>,
     libzmq_missing: Option<String>,
+    /// The zmq.rs peer program.
+    zmqrs: Option<PathBuf>,
     timeout: Duration,
     curve: Option<CurveKeys>,
 }
@@ -830,14 +873,19 @@ impl Runner {
         children: &mut Children,
     ) -> Result<(), String> {
         let json = serde_json::to_string(spec).map_err(|e| format!("spec: {e}"))?;
-        let mut child = Command::new(&self.exe)
+        let program = match (spec.imp, &self.zmqrs) {
+            (Impl::Zmqrs, Some(path)) => path,
+            (Impl::Zmqrs, None) => return Err("no zmq.rs peer program (--zmqrs)".into()),
+            _ => &self.exe,
+        };
+        let mut child = Command::new(program)
             .arg("bench-peer")
             .arg(json)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", self.exe.display()))?;
+            .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let stdin = child.stdin.take();

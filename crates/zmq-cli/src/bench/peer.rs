@@ -24,6 +24,8 @@ pub(crate) enum Impl {
     Ours,
     Libzmq,
     Raw,
+    /// zmq.rs, through its own peer program (`bench/zmqrs-peer`), which takes this spec.
+    Zmqrs,
 }
 
 impl Impl {
@@ -32,6 +34,7 @@ impl Impl {
             Self::Ours => "ours",
             Self::Libzmq => "libzmq",
             Self::Raw => "raw",
+            Self::Zmqrs => "zmq.rs",
         }
     }
 }
@@ -132,6 +135,7 @@ pub(crate) fn main(json: &str) -> Result<(), String> {
     let mut result = match spec.imp {
         Impl::Raw => super::raw::run(&spec)?,
         Impl::Ours => run(&spec, super::api::Ours::context())?,
+        Impl::Zmqrs => return Err("bench-peer: zmq.rs sides run in the zmq.rs peer program".into()),
         Impl::Libzmq => {
             let path = spec
                 .libzmq

@@ -1,5 +1,5 @@
-//! The report: a table per section (ours / libzmq / raw with the ratios and the issue's
-//! target for the cell), `results.csv`, `results.json`, and the throughput and latency
+//! The report: a table per section (ours / libzmq / raw, and zmq.rs where it was asked
+//! for, with the ratios and the target for the cell), `results.csv`, `results.json`, and the throughput and latency
 //! curves as SVG (hand-written: no plotting or font dependency).
 
 use std::fmt::Write as _;
@@ -27,6 +27,7 @@ impl Meta {
         mode: &str,
         libzmq: Option<(&Path, &str)>,
         libzmq_missing: Option<&str>,
+        zmqrs: Option<&Path>,
     ) -> Self {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
@@ -52,6 +53,7 @@ impl Meta {
                 "libzmq_path": libzmq.map(|(p, _)| p.display().to_string()),
                 "libzmq_version": libzmq.map(|(_, v)| v),
                 "libzmq_missing": libzmq_missing,
+                "zmqrs_peer": zmqrs.map(|p| p.display().to_string()),
             }),
         }
     }
@@ -246,6 +248,30 @@ fn figures(result: &CellResult) -> [Option<f64>; 3] {
     out
 }
 
+/// The label of the zmq.rs column.
+const ZMQRS: &str = "zmq.rs";
+
+/// The zmq.rs column's figure, where the cell has that column and it was measured.
+fn zmqrs_figure(result: &CellResult) -> Option<f64> {
+    let k = result.cell.columns.iter().position(|c| c.label == ZMQRS)?;
+    match result.outcomes.get(k)? {
+        Outcome::Measured(v) => headline(result.cell.section, v),
+        Outcome::Unavailable(_) => None,
+    }
+}
+
+/// Ours against zmq.rs: the ratio, and whether ours is ahead (more messages a second, or
+/// a shorter half round trip).
+fn against_zmqrs(result: &CellResult) -> Option<(f64, bool)> {
+    let r = ratio(figures(result)[0], zmqrs_figure(result))?;
+    let ahead = if higher_is_better(result.cell.section) {
+        r > 1.0
+    } else {
+        r < 1.0
+    };
+    Some((r, ahead))
+}
+
 fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b),
@@ -346,21 +372,33 @@ pub(crate) fn tables(meta: &Meta, results: &[CellResult]) -> String {
             let _ = writeln!(out, "libzmq: n/a ({})", meta.text("libzmq_missing"));
         }
     }
+    if let Some(path) = meta.json["zmqrs_peer"].as_str() {
+        let _ = writeln!(out, "zmq.rs (the `zeromq` crate) through {path}");
+    }
     for section in Section::ALL {
         let rows: Vec<&CellResult> = results
             .iter()
             .filter(|r| r.cell.section == section)
             .collect();
-        let Some(first) = rows.first() else { continue };
+        // The rows with the most columns name them (only some rows have zmq.rs's).
+        let Some(widest) = rows.iter().max_by_key(|r| r.cell.columns.len()) else {
+            continue;
+        };
+        let columns = widest.cell.columns.len();
+        let zmqrs = widest.cell.columns.iter().any(|c| c.label == ZMQRS);
         let _ = writeln!(out, "\n{}", section_heading(section));
         let mut table: Vec<Vec<String>> = Vec::new();
         let mut head = vec!["transport".to_string(), "size".to_string()];
         if section == Section::Pubsub {
             head.push("subs".into());
         }
-        head.extend(first.cell.columns.iter().map(|c| c.label.to_string()));
+        head.extend(widest.cell.columns.iter().map(|c| c.label.to_string()));
         if section != Section::Cross {
-            head.extend(["ours/libzmq".into(), "ours/raw".into(), "target".into()]);
+            head.extend(["ours/libzmq".into(), "ours/raw".into()]);
+            if zmqrs {
+                head.push("ours/zmq.rs".into());
+            }
+            head.push("target".into());
         }
         table.push(head);
         for r in &rows {
@@ -369,11 +407,19 @@ pub(crate) fn tables(meta: &Meta, results: &[CellResult]) -> String {
                 row.push(r.cell.subs.to_string());
             }
             row.extend(r.outcomes.iter().map(|o| short(section, o)));
+            row.resize(row.len() + columns - r.outcomes.len(), "-".into());
             if section != Section::Cross {
                 let [ours, libzmq, raw] = figures(r);
                 let show = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.2}x"));
                 row.push(show(ratio(ours, libzmq)));
                 row.push(show(ratio(ours, raw)));
+                if zmqrs {
+                    row.push(match against_zmqrs(r) {
+                        Some((x, true)) => format!("{x:.2}x ahead"),
+                        Some((x, false)) => format!("{x:.2}x BEHIND"),
+                        None => "-".into(),
+                    });
+                }
                 row.push(verdict(r).0);
             }
             table.push(row);
@@ -489,6 +535,7 @@ fn json_report(meta: &Meta, results: &[CellResult]) -> Value {
                 .collect();
             let [ours, libzmq, raw] = figures(r);
             let (target, met) = verdict(r);
+            let zmqrs = against_zmqrs(r);
             json!({
                 "section": r.cell.section,
                 "transport": r.cell.transport,
@@ -498,6 +545,8 @@ fn json_report(meta: &Meta, results: &[CellResult]) -> Value {
                 "columns": columns,
                 "ours_over_libzmq": if r.cell.section == Section::Cross { None } else { ratio(ours, libzmq) },
                 "ours_over_raw": if r.cell.section == Section::Cross { None } else { ratio(ours, raw) },
+                "ours_over_zmqrs": zmqrs.map(|(x, _)| x),
+                "ahead_of_zmqrs": zmqrs.map(|(_, ahead)| ahead),
                 "target": target,
                 "target_met": met,
             })
@@ -549,7 +598,7 @@ fn chart(results: &[CellResult], section: Section, title: &str, unit: &str, fiel
     const R: f64 = 190.0;
     const T: f64 = 50.0;
     const B: f64 = 60.0;
-    let colours = ["#d62728", "#1f77b4", "#7f7f7f"];
+    let colours = ["#d62728", "#1f77b4", "#7f7f7f", "#2ca02c"];
     let dashes = [
         (Transport::Tcp, ""),
         (Transport::Ipc, "8 4"),
