@@ -45,6 +45,12 @@ fn out_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The `results.json` written into `out`.
+fn results_json(out: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
+        .expect("results.json is JSON")
+}
+
 /// `zmq bench` in the tiny mode, with `extra` arguments and environment.
 fn tiny_bench(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(ZMQ);
@@ -212,9 +218,7 @@ fn tiny_run_measures_all_three_columns() {
         .iter()
         .all(|r| r.iter().any(|(k, v)| k == "status" && v == "ok")));
 
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
-            .expect("results.json is JSON");
+    let json = results_json(&out);
     assert!(json["meta"]["libzmq_version"]
         .as_str()
         .is_some_and(|v| v.starts_with("4.")));
@@ -295,9 +299,7 @@ fn repeated_runs_report_each_columns_median() {
     assert!(progress.contains("[  9/9]"), "{progress}");
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(table.contains("median of 3 runs"), "{table}");
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
-            .expect("results.json is JSON");
+    let json = results_json(&out);
     let cells = json["cells"].as_array().expect("cells");
     assert_eq!(cells.len(), 1);
     for column in cells[0]["columns"].as_array().unwrap() {
@@ -343,9 +345,7 @@ fn zero_copy_sends_measure_all_three_columns_from_64_kib() {
         !table.contains("n/a"),
         "a column was not measured:\n{table}"
     );
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
-            .expect("results.json is JSON");
+    let json = results_json(&out);
     let cells = json["cells"].as_array().expect("cells");
     // tcp and ipc at 64 KiB; not inproc, not 64 B.
     let mut seen: Vec<(String, u64)> = cells
@@ -430,9 +430,7 @@ fn the_zmqrs_column_is_measured_over_tcp_and_ipc_only() {
         !table.contains("n/a"),
         "a column was not measured:\n{table}"
     );
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
-            .expect("results.json is JSON");
+    let json = results_json(&out);
     let cells = json["cells"].as_array().expect("cells");
     assert_eq!(cells.len(), 6, "two sections over three transports");
     for c in cells {
