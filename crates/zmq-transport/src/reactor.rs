@@ -303,8 +303,8 @@ enum Source {
 
 /// An engine, behind a lock so that the socket's thread can write and read for it
 /// ([`Engine::write_direct`], [`Engine::begin_direct_read`], through [`DirectWaker`]). The
-/// I/O thread takes the engine out when it ends; the socket's thread tries the lock
-/// (it blocks on it only to end a wait it began, for as long as the I/O thread's run).
+/// I/O thread takes the engine out when it ends; the socket's thread tries the lock to
+/// write, and blocks on it (for as long as the I/O thread's run) only to wait and read.
 type EngineCell = Arc<Mutex<Option<Box<Engine>>>>;
 
 /// The waker of an engine's outbound pipe when its socket's thread may write: it first
