@@ -31,7 +31,6 @@
 //! most one message, the last one written; a new message replaces an unread one, and no
 //! high-water mark applies. It is one slot under a lock instead of the lock-free queue.
 
-use crate::direct::DirectPoll;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
@@ -41,6 +40,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use zmtp_codec::{Frame, Metadata};
+
+use crate::direct::DirectPoll;
 
 /// Why a pipe end is woken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
