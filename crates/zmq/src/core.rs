@@ -741,9 +741,10 @@ impl Core {
     }
 
     /// The wait of a socket whose one peer is a connection its thread may read itself
-    /// (REQ and REP, see `zmq_transport::pipe::DirectRead`): `poll` on the connection and
-    /// on the wake pipe instead of the condition variable, then read what arrived here, so
-    /// that a reply reaches the caller without the I/O thread's wake-up in between.
+    /// (REQ and REP, see `zmq_transport::pipe::DirectRead`): a wait on the connection and
+    /// on the wake pipe (`DirectPoll`) instead of the condition variable, then read what
+    /// arrived here, so that a reply reaches the caller without the I/O thread's wake-up
+    /// in between.
     /// `None`: not possible now (nothing was waited for); the caller waits as usual.
     fn wait_direct(&mut self, deadline: Deadline) -> Option<bool> {
         let timeout = match deadline {
