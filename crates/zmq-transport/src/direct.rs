@@ -27,9 +27,9 @@ fn spin_pays() -> bool {
 /// one wait to the next (a `poll` of the two sets up and takes down a wait on each at every
 /// call). Elsewhere it is `poll`.
 ///
-/// A wait polls without sleeping for up to [`SPIN`] first while replies come that fast
-/// (the last wait was over within it): a request-reply loop then never sleeps, and a
-/// socket whose peer is slower sleeps at once from its second wait on.
+/// A wait polls without sleeping for up to 50 us (`SPIN`) first while replies come that
+/// fast (the last wait was over within it): a request-reply loop then never sleeps, and
+/// a socket whose peer is slower sleeps at once from its second wait on.
 pub struct DirectPoll {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     epoll: std::os::fd::OwnedFd,
