@@ -542,3 +542,80 @@ pub(crate) fn take_connect_error(stream: &Stream) -> io::Result<()> {
         None => Ok(()),
     }
 }
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+
+    use super::Stream;
+
+    /// Whether SIGPIPE is pending for this thread (it is blocked here, so a write that
+    /// raised it left it pending), taking it if so.
+    #[allow(unsafe_code)]
+    fn take_pending_sigpipe() -> bool {
+        // SAFETY: plain calls on sigset_t values owned by this frame.
+        unsafe {
+            let mut pending: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut pending);
+            libc::sigpending(&mut pending);
+            if libc::sigismember(&pending, libc::SIGPIPE) != 1 {
+                return false;
+            }
+            let mut only: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut only);
+            libc::sigaddset(&mut only, libc::SIGPIPE);
+            let zero = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            libc::sigtimedwait(&only, std::ptr::null_mut(), &zero);
+            true
+        }
+    }
+
+    /// Blocks SIGPIPE on this thread while `f` runs, so that one raised stays pending
+    /// (a blocked signal is kept even when its disposition is to ignore it).
+    #[allow(unsafe_code)]
+    fn with_sigpipe_blocked<T>(f: impl FnOnce() -> T) -> T {
+        // SAFETY: changes this thread's mask only, and restores it.
+        unsafe {
+            let mut block: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut block);
+            libc::sigaddset(&mut block, libc::SIGPIPE);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+            let out = f();
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            out
+        }
+    }
+
+    #[test]
+    fn a_write_to_a_peer_gone_fails_without_raising_sigpipe() {
+        with_sigpipe_blocked(|| {
+            let _ = take_pending_sigpipe();
+            let (ours, peer) = UnixStream::pair().unwrap();
+            drop(peer);
+            let mut stream = Stream::Unix(ours);
+            let e = stream.write(b"x").unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(libc::EPIPE));
+            let e = stream
+                .write_vectored(&[std::io::IoSlice::new(b"y")])
+                .unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(libc::EPIPE));
+            assert!(!take_pending_sigpipe(), "our writes raised SIGPIPE");
+            // The check itself works: the standard library's vectored write (`writev`,
+            // which the engine made before) raises it.
+            let (plain, peer) = UnixStream::pair().unwrap();
+            drop(peer);
+            assert!((&plain)
+                .write_vectored(&[std::io::IoSlice::new(b"z")])
+                .is_err());
+            assert!(
+                take_pending_sigpipe(),
+                "a `writev` should have raised SIGPIPE"
+            );
+        });
+    }
+}
