@@ -1,8 +1,9 @@
 //! `zmq bench`: our implementation, libzmq and the raw limit side by side.
 //!
 //! The plan is a list of cells (section, transport, message size); each cell runs its
-//! columns (ours, libzmq, raw, and zmq.rs where asked for) one after the other, the order rotating from cell to cell, so
-//! that all three see the same machine. tcp and ipc cells run each side in its own child
+//! columns (ours, libzmq, raw, and zmq.rs where asked for) one after the other, the order
+//! rotating from cell to cell, so that all see the same machine. tcp and ipc cells run
+//! each side in its own child
 //! process (this binary, re-executed as the hidden `bench-peer`, see [`peer`]); inproc
 //! cells run two threads in one child. [`report`] prints the tables and writes CSV, JSON
 //! and SVG.
