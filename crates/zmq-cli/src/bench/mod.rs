@@ -3,10 +3,9 @@
 //! The plan is a list of cells (section, transport, message size); each cell runs its
 //! columns (ours, libzmq, raw, and zmq.rs where asked for) one after the other, the order
 //! rotating from cell to cell, so that all see the same machine. tcp and ipc cells run
-//! each side in its own child
-//! process (this binary, re-executed as the hidden `bench-peer`, see [`peer`]); inproc
-//! cells run two threads in one child. [`report`] prints the tables and writes CSV, JSON
-//! and SVG.
+//! each side in its own child process (this binary, re-executed as the hidden
+//! `bench-peer`, see [`peer`]); inproc cells run two threads in one child. [`report`]
+//! prints the tables and writes CSV, JSON and SVG.
 
 mod api;
 mod libzmq;
