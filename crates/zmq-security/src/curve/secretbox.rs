@@ -23,7 +23,8 @@
 //!   depends on a secret; the final reduction selects with masks). From
 //!   [`CRATE_MAC_FROM`] bytes on, where its set-up no longer counts, the `poly1305`
 //!   crate's is used instead: its AVX2 backend (chosen at run time; its portable one
-//!   elsewhere) is up to 1.7 times as fast on long messages.
+//!   elsewhere) is up to twice as fast on long messages, fed four blocks at a time
+//!   ([`LongMac`]).
 //!
 //! Secret intermediates (the subkey, key stream blocks, the one-time Poly1305 key) are
 //! zeroized before returning.
@@ -360,16 +361,74 @@ const CRATE_MAC_FROM: usize = 8 * 1024;
 #[allow(clippy::large_enum_variant)]
 enum Mac {
     Short(Poly1305),
-    Long(poly1305::Poly1305),
+    Long(LongMac),
+}
+
+/// The `poly1305` crate's MAC, fed four blocks (64 bytes) at a time. Its AVX2 backend
+/// works through four blocks at once only while it holds none of its own: given a run of
+/// blocks whose count is not a multiple of four (the box's [`HEAD`] is fourteen), it keeps
+/// the odd ones and from then on takes every block through its one-block path, copying
+/// each into its cache first, at half the speed (1 MiB: 1,790-2,100 MB/s, against
+/// 3,490-4,130 MB/s fed whole groups). So the odd blocks wait here for the next piece.
+struct LongMac {
+    mac: poly1305::Poly1305,
+    /// Blocks held back, at most three (public bytes: the MAC runs over the ciphertext).
+    held: [u8; MAC_GROUP],
+    held_len: usize,
+}
+
+/// What the `poly1305` crate's AVX2 backend takes at once: four 16-byte blocks.
+const MAC_GROUP: usize = 64;
+
+impl LongMac {
+    fn new(key: &[u8; 32]) -> Self {
+        use poly1305::universal_hash::KeyInit;
+        Self {
+            // Its state is zeroized when dropped (the crate's `zeroize` feature).
+            mac: poly1305::Poly1305::new(poly1305::Key::from_slice(key)),
+            held: [0; MAC_GROUP],
+            held_len: 0,
+        }
+    }
+
+    /// Takes in whole 16-byte blocks, passing them on in whole groups of four.
+    fn update(&mut self, mut blocks: &[u8]) {
+        use poly1305::universal_hash::UniversalHash;
+        if self.held_len > 0 {
+            let take = (MAC_GROUP - self.held_len).min(blocks.len());
+            self.held[self.held_len..self.held_len + take].copy_from_slice(&blocks[..take]);
+            self.held_len += take;
+            blocks = &blocks[take..];
+            if self.held_len < MAC_GROUP {
+                return;
+            }
+            self.mac.update_padded(&self.held);
+            self.held_len = 0;
+        }
+        let whole = blocks.len() / MAC_GROUP * MAC_GROUP;
+        // Whole blocks: nothing is padded.
+        self.mac.update_padded(&blocks[..whole]);
+        let rest = &blocks[whole..];
+        self.held[..rest.len()].copy_from_slice(rest);
+        self.held_len = rest.len();
+    }
+
+    /// The tag, after the box's last piece `last` (any length).
+    fn finish(mut self, last: &[u8]) -> [u8; 16] {
+        use poly1305::universal_hash::UniversalHash;
+        let whole = last.len() / 16 * 16;
+        self.update(&last[..whole]);
+        // At most three blocks, then the last partial one.
+        self.mac.update_padded(&self.held[..self.held_len]);
+        self.mac.compute_unpadded(&last[whole..]).into()
+    }
 }
 
 impl Mac {
     /// The MAC of a box of `len` bytes under the one-time key `key`.
     fn new(key: &[u8; 32], len: usize) -> Self {
         if len >= CRATE_MAC_FROM {
-            use poly1305::universal_hash::KeyInit;
-            // Its state is zeroized when dropped (the crate's `zeroize` feature).
-            Self::Long(poly1305::Poly1305::new(poly1305::Key::from_slice(key)))
+            Self::Long(LongMac::new(key))
         } else {
             Self::Short(Poly1305::new(key))
         }
@@ -380,11 +439,7 @@ impl Mac {
         debug_assert!(blocks.len().is_multiple_of(16));
         match self {
             Self::Short(mac) => mac.update(blocks),
-            Self::Long(mac) => {
-                use poly1305::universal_hash::UniversalHash;
-                // Whole blocks: nothing is padded.
-                mac.update_padded(blocks);
-            }
+            Self::Long(mac) => mac.update(blocks),
         }
     }
 
@@ -395,7 +450,7 @@ impl Mac {
                 mac.update(last);
                 mac.finish()
             }
-            Self::Long(mac) => mac.compute_unpadded(last).into(),
+            Self::Long(mac) => mac.finish(last),
         }
     }
 }
@@ -674,6 +729,33 @@ mod tests {
             }
             assert_eq!(last, next..len);
             assert!(len == 0 || !last.is_empty(), "{len}");
+        }
+    }
+
+    #[test]
+    fn the_grouped_long_mac_matches_the_crate_in_one_pass() {
+        use poly1305::universal_hash::KeyInit;
+        let key = [0x21u8; 32];
+        let data: Vec<u8> = (0..3000).map(|i| (i * 13 + 5) as u8).collect();
+        // Runs of whole blocks in every remainder modulo the group, then a last piece of
+        // any length (whole blocks, a partial one, both, or nothing).
+        let runs: [&[usize]; 5] = [&[], &[224], &[16, 32, 48, 64], &[224, 1024, 48], &[80; 7]];
+        for run in runs {
+            for last_len in [0, 1, 15, 16, 17, 63, 64, 100, 1000] {
+                let blocks: usize = run.iter().sum();
+                let all = &data[..blocks + last_len];
+                let mut mac = LongMac::new(&key);
+                let mut at = 0;
+                for len in run {
+                    mac.update(&all[at..at + len]);
+                    at += len;
+                }
+                let tag = mac.finish(&all[at..]);
+                let expected: [u8; 16] = poly1305::Poly1305::new(poly1305::Key::from_slice(&key))
+                    .compute_unpadded(all)
+                    .into();
+                assert_eq!(tag, expected, "runs {run:?}, last {last_len}");
+            }
         }
     }
 
