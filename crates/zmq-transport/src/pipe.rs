@@ -117,10 +117,16 @@ struct Shared {
     written: Padded<AtomicU64>,
     /// Messages taken by the reader.
     read: Padded<AtomicU64>,
+    /// Bytes of the frames taken by the reader, stored with `read` ([`Writer::pace`]).
+    read_bytes: Padded<AtomicU64>,
     /// The reader found no message and waits for the next flush.
     reader_waiting: AtomicBool,
     /// The writer found the queue full and waits for the low-water mark.
     writer_waiting: AtomicBool,
+    /// While the writer waits to be paced ([`Writer::pace`]): the reader's byte count
+    /// that ends the wait (0: none). Set by the writer, taken back (0) by the side that
+    /// ends the wait.
+    pace_target: AtomicU64,
     /// The writer will push nothing more.
     writer_closed: AtomicBool,
     /// The reader end is closed: writes are discarded.
@@ -223,6 +229,8 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
     let shared = Arc::new(Shared {
         written: Padded(AtomicU64::new(0)),
         read: Padded(AtomicU64::new(0)),
+        read_bytes: Padded(AtomicU64::new(0)),
+        pace_target: AtomicU64::new(0),
         reader_waiting: AtomicBool::new(false),
         writer_waiting: AtomicBool::new(false),
         writer_closed: AtomicBool::new(false),
@@ -249,12 +257,17 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
             complete_msgs: 0,
             written: 0,
             read_seen: Cell::new(0),
+            written_bytes: 0,
+            read_bytes_seen: 0,
+            pace_off: false,
             closed: false,
         },
         Reader {
             shared,
             frames: frames_rx,
             read: 0,
+            read_bytes: 0,
+            published_bytes: 0,
             published: 0,
             written_seen: 0,
             in_message: false,
@@ -306,6 +319,13 @@ pub struct Writer {
     /// The reader's count when the writer last looked: the queue has at least the room
     /// this leaves, so the writer looks again only when it seems full.
     read_seen: Cell<u64>,
+    /// Bytes of the frames written (those of an unfinished message included).
+    written_bytes: u64,
+    /// The reader's byte count when the writer last looked ([`Writer::pace`]).
+    read_bytes_seen: u64,
+    /// A wait for the reader ran out ([`Writer::give_up_pace`]): no pacing until the
+    /// reader has caught up.
+    pace_off: bool,
     closed: bool,
 }
 
@@ -380,6 +400,7 @@ impl Writer {
             return;
         }
         let last = !frame.more;
+        self.written_bytes += frame.len() as u64;
         if last && self.pending.is_empty() && !self.shared.conflate.load(Ordering::Relaxed) {
             // A whole message with nothing before it held back: straight into the queue,
             // counted (and so readable) at the next flush. Saves the round trip through
@@ -469,7 +490,79 @@ impl Writer {
 
     /// Discards the frames of an unfinished message.
     pub fn rollback(&mut self) {
-        self.pending.truncate(self.complete_frames);
+        for frame in self.pending.drain(self.complete_frames..) {
+            self.written_bytes -= frame.len() as u64;
+        }
+    }
+
+    /// Whether a sender that blocks at the high-water mark should wait after this
+    /// message before it sends more: when at least `limit` bytes written are not yet
+    /// taken by the reader (0: never). If so, the writer is woken with
+    /// [`Wakeup::Writable`] once the reader has brought them down to half of `limit`, and
+    /// calls [`Writer::end_pace`] then, or [`Writer::give_up_pace`] if that took too long.
+    ///
+    /// This bounds the bytes in flight of a stream of large messages without changing
+    /// what the high-water mark admits (`ARCHITECTURE.md`, "Send pacing"): a sender
+    /// that runs ahead fills the queue with a thousand copies in fresh memory, each
+    /// faulted in and cleared, and out of every cache by the time it is written; paced,
+    /// it reuses a few buffers that are still warm.
+    pub fn pace(&mut self, limit: u64) -> bool {
+        if !self.pace_due(limit) {
+            return false;
+        }
+        let s = &*self.shared;
+        if self.closed
+            || s.conflate.load(Ordering::Relaxed)
+            || s.reader_closed.load(Ordering::Relaxed)
+        {
+            return false;
+        }
+        self.read_bytes_seen = s.read_bytes.load(Ordering::SeqCst);
+        let queued = self.written_bytes.saturating_sub(self.read_bytes_seen);
+        if self.pace_off {
+            if queued > limit / 2 {
+                return false;
+            }
+            self.pace_off = false;
+        }
+        if queued < limit {
+            return false;
+        }
+        let target = self.written_bytes - limit / 2;
+        s.pace_target.store(target, Ordering::SeqCst);
+        // The reader may have published past the target since: check again, now that it
+        // will see the target. Whoever takes the target back wakes or goes on.
+        self.read_bytes_seen = s.read_bytes.load(Ordering::SeqCst);
+        if self.read_bytes_seen >= target
+            && s.pace_target
+                .compare_exchange(target, 0, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            return false;
+        }
+        // Else the reader took it, and its wake-up is on the way.
+        true
+    }
+
+    /// Whether [`Writer::pace`] may find a wait needed: a test of the writer's own
+    /// counts, for every message sent (the reader's count only grows, so what was seen of
+    /// it leaves at least the room it did).
+    #[inline]
+    pub fn pace_due(&self, limit: u64) -> bool {
+        limit != 0 && (self.written_bytes - self.read_bytes_seen >= limit || self.pace_off)
+    }
+
+    /// Ends a wait begun by [`Writer::pace`].
+    pub fn end_pace(&mut self) {
+        self.shared.pace_target.store(0, Ordering::SeqCst);
+    }
+
+    /// Ends a wait begun by [`Writer::pace`] that the reader did not end in time (a
+    /// reader that is not reading, or a slow link): no more pacing until the reader has
+    /// caught up, so that such a sender does not wait at every message.
+    pub fn give_up_pace(&mut self) {
+        self.end_pace();
+        self.pace_off = true;
     }
 
     /// Whether a message has been begun and not finished.
@@ -538,6 +631,10 @@ pub struct Reader {
     shared: Arc<Shared>,
     frames: FrameRx<Frame>,
     read: u64,
+    /// Bytes of the frames taken (see [`Writer::pace`]).
+    read_bytes: u64,
+    /// The byte count last stored in `shared.read_bytes`.
+    published_bytes: u64,
     /// The count last stored in `shared.read` for the writer (see [`Reader::publish_read`]).
     published: u64,
     /// The writer's count when the reader last looked: messages up to it are there
@@ -575,6 +672,13 @@ fn publish_lag(hwm: u64) -> u64 {
         hwm => (hwm / 8).min(64),
     }
 }
+
+/// At most how many bytes a reader takes before it tells the writer
+/// ([`Reader::publish_read`]), however few messages they are: a writer that paces its
+/// stream ([`Writer::pace`]) by a stale count would wait for room the reader has made
+/// already, and a writer waiting to be paced is woken there (or when the reader has
+/// caught up), a little past its target, not checked for at every message.
+const PUBLISH_BYTES: u64 = 256 * 1024;
 
 impl Reader {
     /// Registers what to wake, with `token`, when messages arrive after the reader found
@@ -616,6 +720,7 @@ impl Reader {
                 }
                 // Written for the connection before the hiccup: dropped whole.
                 while let Some(frame) = self.frames.pop() {
+                    self.read_bytes += frame.len() as u64;
                     if !frame.more {
                         break;
                     }
@@ -627,6 +732,7 @@ impl Reader {
         // are all there.
         let frame = self.frames.pop();
         if let Some(frame) = &frame {
+            self.read_bytes += frame.len() as u64;
             if frame.more {
                 self.in_message = true;
             } else {
@@ -764,6 +870,7 @@ impl Reader {
         let s = &*self.shared;
         if self.read < self.written_seen
             && self.read - self.published < publish_lag(s.hwm.load(Ordering::Relaxed))
+            && self.read_bytes - self.published_bytes < PUBLISH_BYTES
             && (!s.writer_waiting.load(Ordering::SeqCst)
                 || self.written_seen - self.read > s.lwm.load(Ordering::Relaxed))
         {
@@ -788,12 +895,23 @@ impl Reader {
     /// full up to [`publish_lag`] messages early, as a libzmq writer does.
     fn publish_read(&mut self) {
         self.published = self.read;
+        self.published_bytes = self.read_bytes;
         let s = &*self.shared;
+        s.read_bytes.store(self.read_bytes, Ordering::SeqCst);
         s.read.store(self.read, Ordering::SeqCst);
         if s.writer_waiting.load(Ordering::SeqCst)
             && s.written.load(Ordering::Acquire).saturating_sub(self.read)
                 <= s.lwm.load(Ordering::Relaxed)
             && s.writer_waiting.swap(false, Ordering::SeqCst)
+        {
+            s.wake_writer(Wakeup::Writable);
+        }
+        let target = s.pace_target.load(Ordering::SeqCst);
+        if target != 0
+            && self.read_bytes >= target
+            && s.pace_target
+                .compare_exchange(target, 0, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
         {
             s.wake_writer(Wakeup::Writable);
         }

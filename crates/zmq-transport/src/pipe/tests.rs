@@ -406,3 +406,110 @@ fn both_sockets_changing_their_inproc_parts_at_once_leave_the_true_sum() {
         assert_eq!(shared.lwm.load(Ordering::SeqCst), total.div_ceil(2));
     }
 }
+
+fn bytes_frame(len: usize, more: bool) -> Frame {
+    Frame::new(Bytes::from(vec![7u8; len]), more)
+}
+
+#[test]
+fn pacing_waits_for_the_reader_to_take_half_the_bytes() {
+    const LIMIT: u64 = 4096;
+    let (mut w, mut r) = queue(1000);
+    let rec = Arc::new(Recorder::default());
+    w.set_waker(rec.clone(), 7);
+    // Below the limit (an unfinished message's frames count, then are rolled back).
+    w.write(bytes_frame(1000, false));
+    w.write(bytes_frame(1000, false));
+    w.flush();
+    w.write(bytes_frame(5000, true));
+    assert!(w.pace_due(LIMIT));
+    w.rollback();
+    assert!(!w.pace_due(LIMIT), "the rolled-back frame no longer counts");
+    assert!(!w.pace(LIMIT));
+    // 4,000 bytes queued, then 5,000: the writer waits until the reader has taken enough
+    // to leave at most half the limit.
+    w.write(bytes_frame(1000, false));
+    w.write(bytes_frame(1000, false));
+    w.write(bytes_frame(1000, true));
+    w.write(bytes_frame(1000, false));
+    w.flush();
+    assert!(w.pace(LIMIT));
+    for _ in 0..4 {
+        assert!(matches!(r.read(), Read::Frame(_)));
+    }
+    assert!(rec.take().is_empty(), "3,000 bytes left: not yet");
+    assert!(matches!(r.read(), Read::Frame(_)));
+    // 4,000 of 5,000 read, 1,000 left: the reader woke the writer (when it had read
+    // everything it knew of, its count went to the writer).
+    assert!(matches!(r.read(), Read::Frame(_)));
+    assert_eq!(r.read(), Read::Empty);
+    assert_eq!(rec.take(), vec![(7, Wakeup::Writable)]);
+    w.end_pace();
+    assert!(!w.pace(LIMIT));
+}
+
+#[test]
+fn a_reader_publishes_its_byte_count_every_quarter_megabyte() {
+    let (mut w, mut r) = queue(1000);
+    let rec = Arc::new(Recorder::default());
+    w.set_waker(rec.clone(), 1);
+    let limit = 3 * PUBLISH_BYTES;
+    for _ in 0..12 {
+        w.write(bytes_frame(PUBLISH_BYTES as usize / 2, false));
+    }
+    w.flush();
+    assert!(w.pace(limit), "6 x 256 KiB queued, none read");
+    // The writer is woken once the reader, publishing every 256 KiB, is past the target
+    // (4.5 of 6 x 256 KiB), while messages are still queued.
+    for read in 1..=12 {
+        assert!(matches!(r.read(), Read::Frame(_)));
+        if !rec.take().is_empty() {
+            assert!(read < 12, "woken before the queue ran dry");
+            assert!(read >= 9, "woken after {read} reads");
+            return;
+        }
+    }
+    panic!("the paced writer was never woken");
+}
+
+#[test]
+fn a_pace_given_up_stays_off_until_the_reader_catches_up() {
+    const LIMIT: u64 = 2000;
+    let (mut w, mut r) = queue(1000);
+    for _ in 0..4 {
+        w.write(bytes_frame(1000, false));
+    }
+    w.flush();
+    assert!(w.pace(LIMIT));
+    w.give_up_pace();
+    w.write(bytes_frame(1000, false));
+    w.flush();
+    assert!(!w.pace(LIMIT), "off while the reader is behind");
+    for _ in 0..5 {
+        assert!(matches!(r.read(), Read::Frame(_)));
+    }
+    assert_eq!(r.read(), Read::Empty);
+    // Checked after each message, as a socket does: the first finds the reader caught
+    // up, the second the limit reached again.
+    w.write(bytes_frame(1000, false));
+    w.flush();
+    assert!(!w.pace(LIMIT));
+    w.write(bytes_frame(1000, false));
+    w.flush();
+    assert!(w.pace(LIMIT), "on again once the reader caught up");
+}
+
+#[test]
+fn pacing_never_waits_on_a_closed_or_conflating_reader() {
+    let (mut w, r) = queue(1000);
+    w.write(bytes_frame(5000, false));
+    w.flush();
+    drop(r);
+    assert!(!w.pace(1000));
+    let (mut w, _r) = queue(1000);
+    w.set_conflate(true);
+    w.write(bytes_frame(5000, false));
+    w.flush();
+    assert!(!w.pace(1000));
+    assert!(!w.pace(0), "0: no pacing");
+}
