@@ -178,7 +178,8 @@ enum PendingInproc {
     /// The connecting socket holds its end of the pipe already (messages queue to it);
     /// the binder gets this end.
     Queued {
-        pipe: PipeEnd,
+        // Boxed: a pipe end is several times the size of the other variant.
+        pipe: Box<PipeEnd>,
         id: EndpointId,
         /// The connecting socket's routing id and type, for the binder.
         routing_id: Bytes,
@@ -486,7 +487,7 @@ impl Runtime {
                     pipe.writer
                         .set_metadata(Arc::new(socket_type_metadata(binder.options.socket_type)));
                     binder.link.attach(NewPeer {
-                        pipe,
+                        pipe: *pipe,
                         routing_id,
                         socket_type: Some(socket_type),
                         metadata,
@@ -553,7 +554,7 @@ impl Runtime {
             .entry(name.to_owned())
             .or_default()
             .push(PendingInproc::Queued {
-                pipe: theirs,
+                pipe: Box::new(theirs),
                 id,
                 routing_id: options.routing_id.clone(),
                 socket_type: options.socket_type,

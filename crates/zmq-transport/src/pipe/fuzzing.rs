@@ -3,7 +3,8 @@
 //! lock-free frame queue (`frames`, whose `unsafe` the target runs under AddressSanitizer)
 //! through every path the pipe takes it: single frames pushed at `write`, multi-frame
 //! messages at `flush`, rollbacks, hiccups that discard, closes from either side, and
-//! frames left in the queue when its ends are dropped.
+//! frames left in the queue when its ends are dropped; and the byte counts of send
+//! pacing along the way.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -74,6 +75,17 @@ pub fn pipe_ops(data: &[u8]) {
             2 if !model.writer_closed => {
                 w.flush();
                 model.flush();
+                // Send pacing (its counts and wake-ups; nothing the reader sees).
+                if op & 0x10 != 0 {
+                    let limit = 32u64 << ((op >> 5) & 3);
+                    if w.pace(limit) {
+                        if op & 0x80 == 0 {
+                            w.end_pace();
+                        } else {
+                            w.give_up_pace();
+                        }
+                    }
+                }
             }
             3 | 4 if !model.reader_closed => read_and_check(&mut r, &mut model),
             5 if !model.writer_closed => {
