@@ -315,7 +315,7 @@ pub(crate) struct PeerTable {
     io_peers: usize,
     /// Whether sends are paced: the socket type blocks at the high-water mark
     /// ([`paced`]).
-    pub(crate) pacing: bool,
+    pacing: bool,
     /// The peer a whole message was last written to whose pipe may need the send to
     /// wait ([`Core::pace`]).
     pace_peer: Option<PeerId>,
