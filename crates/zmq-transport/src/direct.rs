@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 /// an inproc socket's spin (`zmq::core::INPROC_SPIN`).
 const SPIN: Duration = Duration::from_micros(50);
 
-/// Whether polling without sleeping can pay: there is another core for the peer.
-fn spin_pays() -> bool {
+/// Whether polling (or spinning) without sleeping can pay: there is another core to run
+/// the peer meanwhile. Also the test of an inproc socket's spin in the facade.
+pub fn spin_pays() -> bool {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from)) > 1
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 use zmq_patterns::{Attach, Pattern, PatternError, PeerId, PeerInfo, Peers};
-use zmq_transport::direct::DirectPoll;
+use zmq_transport::direct::{spin_pays, DirectPoll};
 use zmq_transport::pipe::{pipe_pair, DirectRead, PipeEnd, Wake, Wakeup};
 use zmq_transport::{EndpointId, MonitorEvent, NewPeer, SocketLink};
 use zmtp_codec::{Frame, Metadata, SocketType};
@@ -432,12 +432,6 @@ fn paced(socket_type: SocketType) -> bool {
             | SocketType::Scatter
             | SocketType::Channel
     )
-}
-
-/// Whether spinning can pay: there is another core to run the peer meanwhile.
-fn spin_pays() -> bool {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from)) > 1
 }
 
 /// When a blocking call gives up.
@@ -876,7 +870,7 @@ impl Core {
     /// the call returns changes. A wait that runs out turns pacing off for the pipe until
     /// its reader has caught up (`zmq_transport::pipe::Writer::give_up_pace`).
     fn pace(&mut self, peer: PeerId, deadline: Deadline) {
-        let mut until = None;
+        let mut wait_until = None;
         loop {
             let Some(slot) = self.peers.slots.get_mut(peer) else {
                 return;
@@ -885,7 +879,7 @@ impl Core {
                 return;
             }
             // Read once a wait is needed, not at every send.
-            let until = *until.get_or_insert_with(|| {
+            let until = *wait_until.get_or_insert_with(|| {
                 let stall = Instant::now() + PACE_STALL;
                 match deadline {
                     Deadline::At(at) => at.min(stall),
