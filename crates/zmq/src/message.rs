@@ -18,7 +18,7 @@ use zmtp_codec::{Frame, Metadata, Payload};
 /// Mutable access ([`DerefMut`], [`AsMut`]) first makes the buffer the message's own:
 /// without a copy if nothing else shares it, with one copy if something does. Cloning
 /// shares the buffer (or copies it, if it is being mutated). The exception is a small
-/// message, received or copied from a slice: up to 38 bytes are held inside the message
+/// message, received or copied from a slice: up to 31 bytes are held inside the message
 /// itself (as libzmq's up to 33), and copied with it.
 #[derive(Clone, Default)]
 pub struct Message {
