@@ -67,7 +67,8 @@ pub(crate) const LAYERS: &[(&str, &[&str])] = &[
 const NO_STD_CRATE: &str = "zmtp-codec";
 
 /// The only packages allowed in [`NO_STD_CRATE`]'s tree without default features.
-pub(crate) const NO_STD_ALLOWED: &[&str] = &["zmtp-codec", "bytes", "smallvec"];
+/// `bytemuck` views an inline payload's words as bytes without unsafe code in the codec.
+pub(crate) const NO_STD_ALLOWED: &[&str] = &["zmtp-codec", "bytes", "smallvec", "bytemuck"];
 
 /// Crates whose normal dependency closure must hold none of [`IO_CRATES`].
 const SANS_IO_CLOSURES: &[&str] = &["zmq-security", "zmq-patterns"];
