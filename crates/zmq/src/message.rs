@@ -114,11 +114,27 @@ impl Message {
     }
 
     /// A received frame as a message, sharing its bytes, with its connection's metadata.
+    #[cfg(test)]
     pub(crate) fn from_frame(frame: Frame, metadata: Option<Arc<Metadata>>) -> Self {
-        Self {
-            data: Data::Shared(frame.data),
-            more: frame.more,
-            metadata,
+        let mut message = Self::new();
+        message.set_received(frame, metadata.as_ref());
+        message
+    }
+
+    /// Replaces the content with a received frame (sharing its bytes) and its
+    /// connection's metadata. The metadata is kept, not cloned again, when it is the one
+    /// the message holds already (a message reused for a stream from one connection):
+    /// two atomic operations a message fewer.
+    pub(crate) fn set_received(&mut self, frame: Frame, metadata: Option<&Arc<Metadata>>) {
+        self.data = Data::Shared(frame.data);
+        self.more = frame.more;
+        let same = match (&self.metadata, metadata) {
+            (Some(held), Some(new)) => Arc::ptr_eq(held, new),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.metadata = metadata.cloned();
         }
     }
 
@@ -581,6 +597,28 @@ mod tests {
         );
         assert_eq!(received, Message::from("x"));
         assert_ne!(received, Message::from("y"));
+    }
+
+    #[test]
+    fn a_reused_message_takes_each_received_frame_and_its_metadata() {
+        let first = metadata(&[("Socket-Type", b"PUSH")]).unwrap();
+        let second = metadata(&[("Socket-Type", b"DEALER")]).unwrap();
+        let mut message = Message::from("old");
+        message.set_received(Frame::more(Bytes::from_static(b"a")), Some(&first));
+        assert_eq!((&message[..], message.get_more()), (&b"a"[..], true));
+        assert!(Arc::ptr_eq(message.metadata.as_ref().unwrap(), &first));
+        // The same connection's metadata is kept, not cloned again.
+        message.set_received(Frame::last(Bytes::from_static(b"bc")), Some(&first));
+        assert_eq!((&message[..], message.get_more()), (&b"bc"[..], false));
+        assert_eq!(Arc::strong_count(&first), 2);
+        assert_eq!(message.gets("Socket-Type"), Some("PUSH"));
+        // Another connection's replaces it; none leaves none.
+        message.set_received(Frame::last(Bytes::from_static(b"d")), Some(&second));
+        assert_eq!(message.gets("Socket-Type"), Some("DEALER"));
+        assert_eq!(Arc::strong_count(&first), 1);
+        message.set_received(Frame::last(Bytes::from_static(b"e")), None);
+        assert_eq!(message.gets("Socket-Type"), None);
+        assert_eq!(&message[..], b"e");
     }
 
     #[test]

@@ -264,23 +264,22 @@ impl Socket {
     }
 
     fn recv_frame(&self, flags: i32) -> Result<Message> {
+        let mut msg = Message::new();
+        self.recv(&mut msg, flags)?;
+        Ok(msg)
+    }
+
+    /// Receives a message part into `msg`.
+    pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
         self.with(|s| {
             let deadline = Deadline::from_timeout(s.options.rcvtimeo, flags & DONTWAIT != 0);
             let frame = s.core.recv(deadline)?;
             s.rcvmore = frame.more;
             s.traffic.bytes_in += frame.data.len() as u64;
             s.traffic.messages_in += u64::from(!frame.more);
-            Ok(Message::from_frame(
-                frame,
-                s.core.peers.last_metadata.clone(),
-            ))
+            msg.set_received(frame, s.core.peers.last_metadata.as_ref());
+            Ok(())
         })
-    }
-
-    /// Receives a message part into `msg`.
-    pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
-        *msg = self.recv_frame(flags)?;
-        Ok(())
     }
 
     /// Receives a message part into `buf`, returning the part's full size: a value above
