@@ -51,8 +51,8 @@ enum Repr {
 /// copied into place a byte at a time and loaded back sixteen at a time: each such load
 /// straddled stores of other sizes and waited for them to reach the cache (a failed
 /// store-to-load forward), several times per frame on each side. A 1-byte message sent
-/// and received on one thread took 54-76 ns to send and 61-74 ns to receive; about 32 and
-/// 45 this way.
+/// and received on one thread took 54-77 ns to send and 52-75 ns to receive; 30-32 and
+/// 43-51 this way (PERFORMANCE.md, "The tenth pass").
 #[derive(Clone, Copy)]
 struct Inline {
     words: [u64; 4],
