@@ -319,19 +319,45 @@ pub(crate) struct PeerTable {
     /// The peer a whole message was last written to whose pipe may need the send to
     /// wait ([`Core::pace`]).
     pace_peer: Option<PeerId>,
+    /// The socket's only peer, when it is in this process and the machine has a core
+    /// for each side ([`PeerTable::settle_catch_up_spin`]).
+    lone: Option<PeerId>,
 }
 
 impl PeerTable {
     fn insert(&mut self, slot: Slot) -> PeerId {
         self.io_peers += usize::from(!slot.in_process);
         self.attached += 1;
-        self.slots.insert(slot)
+        let id = self.slots.insert(slot);
+        self.settle_catch_up_spin();
+        id
     }
 
     fn remove(&mut self, id: PeerId) -> Option<Slot> {
-        let slot = self.slots.remove(id)?;
+        let mut slot = self.slots.remove(id)?;
         self.io_peers -= usize::from(!slot.in_process);
+        slot.pipe.reader.set_catch_up_spin(false);
+        self.settle_catch_up_spin();
         Some(slot)
+    }
+
+    /// Notes the peer whose pipe a blocking receive lets poll for the next message before
+    /// asking to be woken ([`Core::recv`]): the socket's only peer, in this process, on a
+    /// machine where [`Core::wait`] would spin for the wake-up anyway. With more peers, a
+    /// pipe found empty may leave others to read, and each polling would delay them.
+    fn settle_catch_up_spin(&mut self) {
+        self.lone = if self.slots.len() == 1 && self.io_peers == 0 && spin_pays() {
+            self.slots.iter().next().map(|(id, _)| id)
+        } else {
+            None
+        };
+    }
+
+    /// Turns the catch-up poll of `peer`'s pipe on or off (`Reader::set_catch_up_spin`).
+    fn set_catch_up_spin(&mut self, peer: PeerId, on: bool) {
+        if let Some(slot) = self.slots.get_mut(peer) {
+            slot.pipe.reader.set_catch_up_spin(on);
+        }
     }
 }
 
@@ -902,7 +928,27 @@ impl Core {
     }
 
     /// Receives a frame, blocking until `deadline` while none is there.
+    ///
+    /// A blocking receive from a lone peer in this process lets its pipe poll for a
+    /// moment when it has caught up, before asking to be woken (`Reader::set_catch_up_spin`:
+    /// a reader that asks at every message turns each of the writer's flushes into a
+    /// wake-up). Only here: a read that does not wait (`ZMQ_DONTWAIT`, `ZMQ_EVENTS`, the
+    /// stale replies a REQ drops before it sends) must not poll for what is not coming.
     pub(crate) fn recv(&mut self, deadline: Deadline) -> Result<Frame> {
+        let lone = self
+            .peers
+            .lone
+            .filter(|_| !matches!(deadline, Deadline::Now));
+        let Some(peer) = lone else {
+            return self.recv_frame(deadline);
+        };
+        self.peers.set_catch_up_spin(peer, true);
+        let result = self.recv_frame(deadline);
+        self.peers.set_catch_up_spin(peer, false);
+        result
+    }
+
+    fn recv_frame(&mut self, deadline: Deadline) -> Result<Frame> {
         self.process_mailbox()?;
         loop {
             match self.pattern.recv(&mut self.peers) {

@@ -513,3 +513,62 @@ fn pacing_never_waits_on_a_closed_or_conflating_reader() {
     assert!(!w.pace(1000));
     assert!(!w.pace(0), "0: no pacing");
 }
+
+#[test]
+fn a_catching_up_reader_still_asks_to_be_woken_when_nothing_comes() {
+    let rec = Arc::new(Recorder::default());
+    let (mut w, mut r) = queue(0);
+    r.set_waker(rec.clone(), 3);
+    r.set_catch_up_spin(true);
+    assert_eq!(r.read(), Read::Empty, "polled, then asked");
+    w.write(frame(b"a", false));
+    w.write(frame(b"b", false));
+    w.flush();
+    assert_eq!(rec.take(), [(3, Wakeup::Readable)]);
+    assert_eq!(r.read(), Read::Frame(frame(b"a", false)));
+    assert_eq!(r.read(), Read::Frame(frame(b"b", false)));
+    r.set_catch_up_spin(false);
+    assert_eq!(r.read(), Read::Empty);
+    w.close();
+    assert_eq!(rec.take(), [(3, Wakeup::Closed)]);
+    r.set_catch_up_spin(true);
+    assert_eq!(r.read(), Read::Closed, "no poll once the writer closed");
+}
+
+#[test]
+fn a_catching_up_reader_takes_a_threaded_stream_in_order() {
+    let rec = Arc::new(Recorder::default());
+    let (mut w, mut r) = queue(100);
+    r.set_waker(rec.clone(), 1);
+    r.set_catch_up_spin(true);
+    let wrec = Arc::new(Recorder::default());
+    w.set_waker(wrec.clone(), 2);
+    const N: u32 = 20_000;
+    let writer = thread::spawn(move || {
+        for i in 0..N {
+            while !w.can_write() {
+                wrec.wait();
+                wrec.take();
+            }
+            w.write(Frame::new(Bytes::copy_from_slice(&i.to_le_bytes()), false));
+            w.flush();
+        }
+        w.close();
+    });
+    let mut next = 0u32;
+    loop {
+        match r.read() {
+            Read::Frame(f) => {
+                assert_eq!(f.data[..], next.to_le_bytes(), "in order, none lost");
+                next += 1;
+            }
+            Read::Empty => {
+                rec.wait();
+                rec.take();
+            }
+            Read::Closed => break,
+        }
+    }
+    writer.join().unwrap();
+    assert_eq!(next, N);
+}
