@@ -198,14 +198,21 @@ fn dropping_the_writer_closes() {
 
 #[test]
 fn threaded_stream_with_blocking_on_both_sides() {
-    const MESSAGES: u64 = 200_000;
+    threaded_stream(200_000, false);
+}
+
+/// Streams `messages` two-frame messages from a thread to this one through a queue with a
+/// mark of 100, each side blocking (on its wake-ups) when it cannot go on; the reader
+/// polls when it catches up if `catch_up`.
+fn threaded_stream(messages: u64, catch_up: bool) {
     let (mut w, mut r) = queue(100);
     let writer_rec = Arc::new(Recorder::default());
     let reader_rec = Arc::new(Recorder::default());
     w.set_waker(writer_rec.clone(), 0);
     r.set_waker(reader_rec.clone(), 0);
+    r.set_catch_up_spin(catch_up);
     let producer = thread::spawn(move || {
-        for i in 0..MESSAGES {
+        for i in 0..messages {
             while !w.can_write() {
                 writer_rec.wait();
                 writer_rec.take();
@@ -232,7 +239,7 @@ fn threaded_stream_with_blocking_on_both_sides() {
         }
     }
     producer.join().unwrap();
-    assert_eq!(expected, MESSAGES, "nothing lost, nothing reordered");
+    assert_eq!(expected, messages, "nothing lost, nothing reordered");
 }
 
 #[test]
@@ -537,38 +544,5 @@ fn a_catching_up_reader_still_asks_to_be_woken_when_nothing_comes() {
 
 #[test]
 fn a_catching_up_reader_takes_a_threaded_stream_in_order() {
-    let rec = Arc::new(Recorder::default());
-    let (mut w, mut r) = queue(100);
-    r.set_waker(rec.clone(), 1);
-    r.set_catch_up_spin(true);
-    let wrec = Arc::new(Recorder::default());
-    w.set_waker(wrec.clone(), 2);
-    const N: u32 = 20_000;
-    let writer = thread::spawn(move || {
-        for i in 0..N {
-            while !w.can_write() {
-                wrec.wait();
-                wrec.take();
-            }
-            w.write(Frame::new(Bytes::copy_from_slice(&i.to_le_bytes()), false));
-            w.flush();
-        }
-        w.close();
-    });
-    let mut next = 0u32;
-    loop {
-        match r.read() {
-            Read::Frame(f) => {
-                assert_eq!(f.data[..], next.to_le_bytes(), "in order, none lost");
-                next += 1;
-            }
-            Read::Empty => {
-                rec.wait();
-                rec.take();
-            }
-            Read::Closed => break,
-        }
-    }
-    writer.join().unwrap();
-    assert_eq!(next, N);
+    threaded_stream(20_000, true);
 }
