@@ -85,13 +85,19 @@ pub(crate) struct CatArgs {
     linger: Option<i32>,
     /// CURVE server with this secret key (Z85). Its public key, which clients need, is
     /// printed to stderr. Any client that knows it is accepted, unless --allow-key is given.
-    #[arg(long, value_name = "SECRET", help_heading = "Security")]
+    #[arg(
+        long,
+        value_name = "SECRET",
+        allow_hyphen_values = true,
+        help_heading = "Security"
+    )]
     curve_server: Option<String>,
     /// CURVE server: accept only the client with this public key (Z85; repeatable). The
     /// client's key becomes its messages' User-Id.
     #[arg(
         long,
         value_name = "PUBLIC",
+        allow_hyphen_values = true,
         requires = "curve_server",
         help_heading = "Security"
     )]
@@ -101,6 +107,7 @@ pub(crate) struct CatArgs {
     #[arg(
         long,
         value_name = "PUBLIC",
+        allow_hyphen_values = true,
         conflicts_with_all = ["curve_server", "plain_server", "plain_user"],
         help_heading = "Security"
     )]
@@ -110,6 +117,7 @@ pub(crate) struct CatArgs {
     #[arg(
         long,
         value_name = "PUBLIC",
+        allow_hyphen_values = true,
         requires = "curve_secretkey",
         help_heading = "Security"
     )]
@@ -118,6 +126,7 @@ pub(crate) struct CatArgs {
     #[arg(
         long,
         value_name = "SECRET",
+        allow_hyphen_values = true,
         requires = "curve_serverkey",
         help_heading = "Security"
     )]
@@ -126,6 +135,7 @@ pub(crate) struct CatArgs {
     #[arg(
         long,
         value_name = "USER",
+        allow_hyphen_values = true,
         requires = "plain_password",
         conflicts_with_all = ["curve_server", "plain_server"],
         help_heading = "Security"
@@ -135,6 +145,7 @@ pub(crate) struct CatArgs {
     #[arg(
         long,
         value_name = "PASSWORD",
+        allow_hyphen_values = true,
         requires = "plain_user",
         help_heading = "Security"
     )]
@@ -149,6 +160,7 @@ pub(crate) struct CatArgs {
     #[arg(
         long,
         value_name = "USER:PASSWORD",
+        allow_hyphen_values = true,
         requires = "plain_server",
         help_heading = "Security"
     )]

@@ -55,6 +55,7 @@ enum Z85 {
     /// Decode Z85 text (argument or stdin) and print it as hex, or raw with --raw.
     Decode {
         /// The Z85 text; without it, it is read from stdin (surrounding whitespace ignored).
+        #[arg(allow_hyphen_values = true)]
         text: Option<String>,
         /// Write the raw bytes to stdout instead of hex.
         #[arg(long)]
@@ -78,7 +79,7 @@ enum Z85 {
 struct KeygenArgs {
     /// Print the pair of this secret key (Z85) instead of a new pair: its public key is
     /// derived (libzmq's zmq_curve_public).
-    #[arg(long, value_name = "SECRET")]
+    #[arg(long, value_name = "SECRET", allow_hyphen_values = true)]
     from_secret: Option<String>,
 }
 

@@ -192,6 +192,108 @@ fn a_curve_server_allowing_one_client_key() {
     assert_eq!(text(&server.stdout), "from a known key\n");
 }
 
+/// A secret key (Z85) that begins with '-' and whose public key does too: the first of a
+/// fixed series that does (about one in 85 public keys begins with it).
+fn hyphen_pair(series: u8) -> (String, String) {
+    (0u32..)
+        .find_map(|i| {
+            let mut bytes = [series; 32];
+            bytes[..4].copy_from_slice(&i.to_le_bytes());
+            // Any first character makes a valid first group with this one's.
+            let secret = format!("-{}", &zmq::z85_encode(&bytes).unwrap()[1..]);
+            let public = zmq::curve_public(&secret).unwrap();
+            public.starts_with('-').then_some((public, secret))
+        })
+        .unwrap()
+}
+
+/// One Z85 key in 85 begins with '-': every option that takes a key or a credential reads
+/// it as its value, not as another option.
+#[test]
+fn keys_and_credentials_that_begin_with_a_hyphen() {
+    let (server_public, server_secret) = hyphen_pair(1);
+    let (client_public, client_secret) = hyphen_pair(2);
+    let out = run(&["keygen", "--from-secret", &server_secret], "");
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "== CURVE PUBLIC KEY ==\n{server_public}\n== CURVE SECRET KEY ==\n{server_secret}\n"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["z85", "decode", &server_secret], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ep = ipc("hyphen-keys");
+    let server = spawn(&[
+        "cat",
+        "rep",
+        "--bind",
+        &ep,
+        "--echo",
+        "--count",
+        "1",
+        "--timeout",
+        "20000",
+        "--curve-server",
+        &server_secret,
+        "--allow-key",
+        &client_public,
+    ]);
+    let client = run(
+        &[
+            "cat",
+            "req",
+            "--connect",
+            &ep,
+            "--timeout",
+            "20000",
+            "--curve-serverkey",
+            &server_public,
+            "--curve-publickey",
+            &client_public,
+            "--curve-secretkey",
+            &client_secret,
+        ],
+        "-dash|curve\n",
+    );
+    assert!(client.status.success(), "{}", text(&client.stderr));
+    assert_eq!(text(&client.stdout), "-dash|curve\n");
+    let server = server.wait_with_output().unwrap();
+    assert!(server.status.success(), "{}", text(&server.stderr));
+    let plain = ipc("hyphen-plain");
+    let server = spawn(&[
+        "cat",
+        "pull",
+        "--bind",
+        &plain,
+        "--count",
+        "1",
+        "--timeout",
+        "20000",
+        "--plain-server",
+        "--allow-user",
+        "-user:-password",
+    ]);
+    let client = run(
+        &[
+            "cat",
+            "push",
+            "--connect",
+            &plain,
+            "--plain-user",
+            "-user",
+            "--plain-password",
+            "-password",
+        ],
+        "in plain\n",
+    );
+    assert!(client.status.success(), "{}", text(&client.stderr));
+    let server = server.wait_with_output().unwrap();
+    assert!(server.status.success(), "{}", text(&server.stderr));
+    assert_eq!(text(&server.stdout), "in plain\n");
+}
+
 #[test]
 fn a_plain_cat_pair_with_allowed_users() {
     let ep = ipc("plain");
