@@ -1341,8 +1341,16 @@ impl Engine {
                             .seal_data(f.more, &f.data, &mut self.out)
                             .map_err(EngineEnd::Crypto)?,
                         (None, true) => self.out.push_subscription(f.data[0] == 1, &f.data[1..]),
-                        (None, false) => self.out.push_data(f.more, f.data),
+                        (None, false) if !self.out.copies(f.data.len()) => {
+                            self.out.push_data(f.more, f.data);
+                            progress = true;
+                            continue;
+                        }
+                        (None, false) => self.out.push_data_copy(f.more, &f.data),
                     }
+                    // Copied into the batch: the body, likely cut from a chunk the
+                    // sending thread cuts the next ones from, is dropped with others.
+                    recycle::release(f.data);
                     progress = true;
                 }
                 PipeRead::Empty => break,

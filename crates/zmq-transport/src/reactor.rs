@@ -30,6 +30,7 @@ use crate::engine::{Engine, EngineEnd, Owner};
 use crate::monitor::{self, EventKind};
 use crate::options::TransportOptions;
 use crate::pipe::{DirectRead, PipeEnd, Wake, Wakeup};
+use crate::recycle;
 use crate::runtime::display_addr;
 use crate::runtime::{EndpointId, SocketLink};
 use crate::stream::{self, Listener, Stream, UnixAddr};
@@ -508,6 +509,10 @@ impl Reactor {
                 // Engines wait for their next turn: only what is ready now.
                 Some(Duration::ZERO)
             };
+            if timeout != Some(Duration::ZERO) {
+                // Not held while the thread sleeps.
+                recycle::release_now();
+            }
             if let Err(e) = self.shared.poller.wait(&mut ready, &mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     // A broken poller cannot be recovered; close everything so sockets

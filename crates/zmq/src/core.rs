@@ -759,6 +759,10 @@ impl Core {
     /// each, the most of an inproc round trip). With connections, the I/O thread of this
     /// process brings the messages, and a spinning caller would take the core it needs.
     pub(crate) fn wait(&mut self, deadline: Deadline) -> bool {
+        if !matches!(deadline, Deadline::Now) {
+            // The bodies received and held back are not kept while the thread sleeps.
+            zmq_transport::recycle::release_now();
+        }
         if self.peers.io_peers == 1 && self.peers.slots.len() == 1 {
             if let Some(done) = self.wait_direct(deadline) {
                 return done;

@@ -125,8 +125,13 @@ impl Message {
     /// connection's metadata. The metadata is kept, not cloned again, when it is the one
     /// the message holds already (a message reused for a stream from one connection):
     /// two atomic operations a message fewer.
+    ///
+    /// The body it held before goes to [`zmq_transport::recycle::release`]: dropped with
+    /// others, not at each message of a stream.
     pub(crate) fn set_received(&mut self, frame: Frame, metadata: Option<&Arc<Metadata>>) {
-        self.data = Data::Shared(frame.data);
+        if let Data::Shared(old) = std::mem::replace(&mut self.data, Data::Shared(frame.data)) {
+            zmq_transport::recycle::release(old);
+        }
         self.more = frame.more;
         let same = match (&self.metadata, metadata) {
             (Some(held), Some(new)) => Arc::ptr_eq(held, new),

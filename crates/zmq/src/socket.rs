@@ -288,7 +288,9 @@ impl Socket {
         let msg = self.recv_frame(flags)?;
         let n = msg.len().min(buf.len());
         zmtp_codec::copy::copy(&mut buf[..n], &msg[..n]);
-        Ok(msg.len())
+        let len = msg.len();
+        zmq_transport::recycle::release(msg.into_payload());
+        Ok(len)
     }
 
     /// Receives a message part.
@@ -298,7 +300,11 @@ impl Socket {
 
     /// Receives a message part as bytes.
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
-        self.recv_frame(flags).map(|m| m.to_vec())
+        self.recv_frame(flags).map(|m| {
+            let bytes = m.to_vec();
+            zmq_transport::recycle::release(m.into_payload());
+            bytes
+        })
     }
 
     /// Receives a message part as a string; `Err(bytes)` inside if it is not UTF-8.

@@ -197,18 +197,30 @@ impl WriteBatch {
     /// Appends a data frame. A large body is not copied.
     pub fn push_data(&mut self, more: bool, body: impl Into<Payload>) {
         let body = body.into();
-        if body.len() >= self.large {
+        if self.copies(body.len()) {
+            self.push_data_copy(more, &body);
+        } else {
             let header = self.encoder.data_header(more, body.len());
             self.tail.put_slice(header.as_bytes());
             self.len += header.as_bytes().len() + body.len();
             self.ready.push_back(self.tail.split().freeze());
             self.ready.push_back(body.into_bytes());
-        } else {
-            self.tail.reserve(MAX_HEADER_SIZE + body.len());
-            let before = self.tail.len();
-            self.encoder.data(more, &body, &mut self.tail);
-            self.len += self.tail.len() - before;
         }
+    }
+
+    /// Whether [`WriteBatch::push_data`] copies a body of `len` bytes into the batch (it keeps
+    /// larger ones as chunks of their own): the caller may then copy it with
+    /// [`WriteBatch::push_data_copy`] and keep the body, to drop where it chooses.
+    pub const fn copies(&self, len: usize) -> bool {
+        len < self.large
+    }
+
+    /// Appends a data frame whose body is copied, whatever its size.
+    pub fn push_data_copy(&mut self, more: bool, body: &[u8]) {
+        self.tail.reserve(MAX_HEADER_SIZE + body.len());
+        let before = self.tail.len();
+        self.encoder.data(more, body, &mut self.tail);
+        self.len += self.tail.len() - before;
     }
 
     /// Appends what `write` puts at the end of the batch's last chunk (a frame sealed in
