@@ -125,6 +125,10 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: i64) -> Result<i32> {
         } else {
             deadline.map(|d| d.saturating_duration_since(Instant::now()))
         };
+        if wait != Some(Duration::ZERO) {
+            // The bodies received and held back are not kept while the thread sleeps.
+            zmq_transport::recycle::release_now();
+        }
         net::poll_fds(&mut fds, wait).map_err(|e| Error::from_io(&e, Error::EINVAL))?;
         for (item, fd) in items.iter_mut().zip(&fds) {
             if item.socket.is_none() {

@@ -499,7 +499,9 @@ impl<'a> Running<'a> {
                 return Err(Error::EINVAL);
             }
             // A socket's descriptor becomes readable when its state changes; then look
-            // at the sockets again.
+            // at the sockets again. The bodies received and held back are not kept while
+            // the thread sleeps.
+            zmq_transport::recycle::release_now();
             net::poll_fds(&mut fds, timeout).map_err(|e| Error::from_io(&e, Error::EINVAL))?;
             // Changed or waited long enough: the blind sockets' POLLOUT counts again.
             for w in &mut self.watches {

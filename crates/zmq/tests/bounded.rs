@@ -2,7 +2,8 @@
 //! reconnection stop at the receive high-water mark (as libzmq's pipes refuse them), a
 //! STREAM connection the application closed ends within its linger even if the peer reads
 //! nothing, a STREAM connect is not given up as a failed handshake after an ordinary
-//! disconnect, and a proxy whose destination refuses its held message does not spin.
+//! disconnect, a proxy whose destination refuses its held message does not spin, and
+//! the received bodies a thread holds back to drop in a batch are dropped before it waits.
 //!
 //! Every wait has a deadline; nothing depends on exact timing.
 
@@ -381,4 +382,61 @@ fn a_stream_message_holds_at_most_8_kib_as_libzmq() {
     }
     assert!(got == sent, "the bytes arrived altered");
     drop(writer.join().unwrap());
+}
+
+/// A receiving thread drops the small bodies it is done with in batches
+/// (`zmq_transport::recycle::release`), and drops what it holds before it waits: in a
+/// blocking receive, in `zmq::poll`, in `Socket::poll`.
+#[test]
+fn held_back_bodies_are_dropped_before_the_thread_waits() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, SocketType::PULL);
+    let push = socket(&ctx, SocketType::PUSH);
+    pull.bind("inproc://held-back").unwrap();
+    push.connect("inproc://held-back").unwrap();
+    // A body that crosses the inproc pipe as it is, shared with `watch`.
+    let sent = |n: u8| {
+        let body = bytes::Bytes::from(vec![n; 100]);
+        let watch = body.clone();
+        push.send(zmq::Message::from(body), 0).unwrap();
+        watch
+    };
+    let mut msg = zmq::Message::new();
+    type Wait<'a> = Box<dyn Fn() + 'a>;
+    let waits: [(&str, Wait<'_>); 3] = [
+        (
+            "a blocking receive",
+            Box::new(|| {
+                pull.set_rcvtimeo(10).unwrap();
+                assert_eq!(pull.recv_msg(0).unwrap_err(), Error::EAGAIN);
+            }),
+        ),
+        (
+            "zmq::poll",
+            Box::new(|| {
+                let mut items = [pull.as_poll_item(zmq::POLLIN)];
+                assert_eq!(zmq::poll(&mut items, 10).unwrap(), 0);
+            }),
+        ),
+        (
+            "Socket::poll",
+            Box::new(|| assert_eq!(pull.poll(zmq::POLLIN, 10).unwrap(), 0)),
+        ),
+    ];
+    for (n, (how, wait)) in (1..).zip(waits) {
+        let first = sent(n);
+        pull.recv(&mut msg, 0).unwrap();
+        assert_eq!(&msg[..], &first[..]);
+        assert!(!first.is_unique(), "held by the message");
+        // The next receive into the same message lets the first body go, held back.
+        let second = sent(n + 100);
+        pull.recv(&mut msg, 0).unwrap();
+        assert_eq!(&msg[..], &second[..]);
+        assert!(!first.is_unique(), "held back with the thread's batch");
+        wait();
+        assert!(first.is_unique(), "dropped before {how}");
+        // Leaves nothing held for the next round.
+        msg = zmq::Message::new();
+        drop(second);
+    }
 }
