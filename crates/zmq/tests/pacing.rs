@@ -6,40 +6,12 @@
 //!
 //! Every wait has a deadline; the one bound on time is many times what it checks.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Socket timeouts, generous for a loaded machine.
-const TIMEOUT_MS: i32 = 10_000;
-
-fn endpoint(transport: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    match transport {
-        "tcp" => "tcp://127.0.0.1:*".to_owned(),
-        "ipc" => {
-            let path =
-                std::env::temp_dir().join(format!("zmq-pacing-{}-{n}.ipc", std::process::id()));
-            let _ = std::fs::remove_file(&path);
-            format!("ipc://{}", path.display())
-        }
-        _ => format!("inproc://pacing-{n}"),
-    }
-}
-
-fn socket(ctx: &zmq::Context, ty: zmq::SocketType) -> zmq::Socket {
-    let s = ctx.socket(ty).unwrap();
-    s.set_linger(0).unwrap();
-    s.set_rcvtimeo(TIMEOUT_MS).unwrap();
-    s.set_sndtimeo(TIMEOUT_MS).unwrap();
-    s
-}
-
-fn bind(s: &zmq::Socket, transport: &str) -> String {
-    s.bind(&endpoint(transport)).unwrap();
-    s.get_last_endpoint().unwrap().unwrap()
-}
+use common::{bind, socket};
 
 /// A message of `len` bytes that says which it is: its index at the start, then a
 /// pattern that depends on it.

@@ -11,49 +11,16 @@
 //! The libzmq tests need a Python with pyzmq (`cargo xtask tools`, or
 //! `ZMQ_INTEROP_PYTHON`); without one they fail and say so.
 
+mod common;
 mod peers;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use common::{bind, endpoint, socket, TIMEOUT_MS, TRANSPORTS};
 use peers::{Libzmq, Msg};
 use zmq::SocketType::{DEALER, PAIR, PUB, PULL, PUSH, REP, REQ, ROUTER, SUB, XPUB, XSUB};
 use zmq::{ProxyStatistics, SideStatistics};
-
-const TRANSPORTS: [&str; 3] = ["tcp", "ipc", "inproc"];
-/// Socket timeouts in the tests, generous for a loaded machine.
-const TIMEOUT_MS: i32 = 10_000;
-
-/// An endpoint to bind, unique in this run.
-fn endpoint(transport: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    match transport {
-        "tcp" => "tcp://127.0.0.1:*".to_owned(),
-        "ipc" => {
-            let path =
-                std::env::temp_dir().join(format!("zmq-proxy-{}-{n}.ipc", std::process::id()));
-            let _ = std::fs::remove_file(&path);
-            format!("ipc://{}", path.display())
-        }
-        _ => format!("inproc://proxy-{n}"),
-    }
-}
-
-fn socket(ctx: &zmq::Context, ty: zmq::SocketType) -> zmq::Socket {
-    let s = ctx.socket(ty).unwrap();
-    s.set_linger(0).unwrap();
-    s.set_rcvtimeo(TIMEOUT_MS).unwrap();
-    s.set_sndtimeo(TIMEOUT_MS).unwrap();
-    s
-}
-
-/// Binds `socket` on `transport`; returns the endpoint to connect to.
-fn bind(socket: &zmq::Socket, transport: &str) -> String {
-    socket.bind(&endpoint(transport)).unwrap();
-    socket.get_last_endpoint().unwrap().unwrap()
-}
 
 /// A proxy running in its own thread, steered through an inproc PAIR.
 struct Running {

@@ -1,45 +1,16 @@
 //! Publish-subscribe end to end: PUB, SUB, XPUB and XSUB over tcp, ipc and inproc, and
 //! against libzmq (pyzmq's bundled 4.3.x, which speaks ZMTP 3.1: SUBSCRIBE/CANCEL commands).
 
+mod common;
 mod peers;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{bind, socket, TRANSPORTS};
 use peers::Libzmq;
-
-const TRANSPORTS: [&str; 3] = ["tcp", "ipc", "inproc"];
-
-/// An endpoint to bind, unique in this run.
-fn endpoint(transport: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    match transport {
-        "tcp" => "tcp://127.0.0.1:*".to_owned(),
-        "ipc" => {
-            let path =
-                std::env::temp_dir().join(format!("zmq-pubsub-{}-{n}.ipc", std::process::id()));
-            let _ = std::fs::remove_file(&path);
-            format!("ipc://{}", path.display())
-        }
-        _ => format!("inproc://pubsub-{n}"),
-    }
-}
-
-fn bind(socket: &zmq::Socket, transport: &str) -> String {
-    socket.bind(&endpoint(transport)).unwrap();
-    socket.get_last_endpoint().unwrap().unwrap()
-}
-
-fn socket(ctx: &zmq::Context, ty: zmq::SocketType) -> zmq::Socket {
-    let s = ctx.socket(ty).unwrap();
-    s.set_linger(0).unwrap();
-    s.set_rcvtimeo(5000).unwrap();
-    s.set_sndtimeo(5000).unwrap();
-    s
-}
 
 /// Sends `probe` from `publisher` until `subscriber` receives it (the slow-joiner problem:
 /// subscriptions take a moment to arrive).
