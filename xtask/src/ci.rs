@@ -95,6 +95,14 @@ fn test_env(mut cmd: Command) -> Command {
 /// The zmq.rs peer's manifest, from the repository's root.
 const PEER_MANIFEST: &str = "bench/zmqrs-peer/Cargo.toml";
 
+/// `cargo deny` of bans, licenses and sources, with `args` (which manifest) before them.
+fn deny(args: &[&str]) -> Command {
+    let mut cmd = util::cargo(&["deny"]);
+    cmd.args(args)
+        .args(["--locked", "check", "bans", "licenses", "sources"]);
+    cmd
+}
+
 fn steps(fuzz_seconds: u64) -> Vec<Step> {
     vec![
         Step::xtask("tools", "cargo xtask tools".into(), tools::ensure),
@@ -151,21 +159,7 @@ fn steps(fuzz_seconds: u64) -> Vec<Step> {
         // database, a git repository that CI machines have no network to fetch.
         Step::commands(
             "deny",
-            vec![
-                || util::cargo(&["deny", "--locked", "check", "bans", "licenses", "sources"]),
-                || {
-                    util::cargo(&[
-                        "deny",
-                        "--manifest-path",
-                        PEER_MANIFEST,
-                        "--locked",
-                        "check",
-                        "bans",
-                        "licenses",
-                        "sources",
-                    ])
-                },
-            ],
+            vec![|| deny(&[]), || deny(&["--manifest-path", PEER_MANIFEST])],
         ),
         Step::xtask(
             "fuzz",
