@@ -32,6 +32,24 @@ fn spawn(args: &[&str]) -> Child {
         .expect("run zmq")
 }
 
+/// A REP that echoes one request back (`cat rep --echo --count 1`), bound at `ep`, with
+/// `security` (its mechanism's options).
+fn echo_server(ep: &str, security: &[&str]) -> Child {
+    let mut args = vec![
+        "cat",
+        "rep",
+        "--bind",
+        ep,
+        "--echo",
+        "--count",
+        "1",
+        "--timeout",
+        "20000",
+    ];
+    args.extend_from_slice(security);
+    spawn(&args)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -81,19 +99,7 @@ fn keygen_prints_a_z85_pair() {
 fn a_curve_cat_pair() {
     let (public, secret) = keygen();
     let ep = ipc("curve");
-    let server = spawn(&[
-        "cat",
-        "rep",
-        "--bind",
-        &ep,
-        "--echo",
-        "--count",
-        "1",
-        "--timeout",
-        "20000",
-        "--curve-server",
-        &secret,
-    ]);
+    let server = echo_server(&ep, &["--curve-server", &secret]);
     // A client with another server key never gets through.
     let (other, _) = keygen();
     let refused = run(
@@ -225,21 +231,15 @@ fn keys_and_credentials_that_begin_with_a_hyphen() {
     let out = run(&["z85", "decode", &server_secret], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let ep = ipc("hyphen-keys");
-    let server = spawn(&[
-        "cat",
-        "rep",
-        "--bind",
+    let server = echo_server(
         &ep,
-        "--echo",
-        "--count",
-        "1",
-        "--timeout",
-        "20000",
-        "--curve-server",
-        &server_secret,
-        "--allow-key",
-        &client_public,
-    ]);
+        &[
+            "--curve-server",
+            &server_secret,
+            "--allow-key",
+            &client_public,
+        ],
+    );
     let client = run(
         &[
             "cat",
@@ -297,22 +297,16 @@ fn keys_and_credentials_that_begin_with_a_hyphen() {
 #[test]
 fn a_plain_cat_pair_with_allowed_users() {
     let ep = ipc("plain");
-    let server = spawn(&[
-        "cat",
-        "rep",
-        "--bind",
+    let server = echo_server(
         &ep,
-        "--echo",
-        "--count",
-        "1",
-        "--timeout",
-        "20000",
-        "--plain-server",
-        "--allow-user",
-        "alice:wonderland",
-        "--allow-user",
-        "bob:builder",
-    ]);
+        &[
+            "--plain-server",
+            "--allow-user",
+            "alice:wonderland",
+            "--allow-user",
+            "bob:builder",
+        ],
+    );
     let refused = run(
         &[
             "cat",
