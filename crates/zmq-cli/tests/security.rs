@@ -50,6 +50,15 @@ fn echo_server(ep: &str, security: &[&str]) -> Child {
     spawn(&args)
 }
 
+/// A REQ that sends `input`'s lines to `ep` (`cat req`), giving up after `timeout_ms`,
+/// with `security` (its mechanism's options).
+fn request(ep: &str, timeout_ms: u32, security: &[&str], input: &str) -> Output {
+    let timeout = timeout_ms.to_string();
+    let mut args = vec!["cat", "req", "--connect", ep, "--timeout", &timeout];
+    args.extend_from_slice(security);
+    run(&args, input)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -102,35 +111,11 @@ fn a_curve_cat_pair() {
     let server = echo_server(&ep, &["--curve-server", &secret]);
     // A client with another server key never gets through.
     let (other, _) = keygen();
-    let refused = run(
-        &[
-            "cat",
-            "req",
-            "--connect",
-            &ep,
-            "--timeout",
-            "700",
-            "--curve-serverkey",
-            &other,
-        ],
-        "let me in\n",
-    );
+    let refused = request(&ep, 700, &["--curve-serverkey", &other], "let me in\n");
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
     assert_eq!(text(&refused.stdout), "");
     // The right one does, with keys of its own generated.
-    let client = run(
-        &[
-            "cat",
-            "req",
-            "--connect",
-            &ep,
-            "--timeout",
-            "20000",
-            "--curve-serverkey",
-            &public,
-        ],
-        "hello|curve\n",
-    );
+    let client = request(&ep, 20000, &["--curve-serverkey", &public], "hello|curve\n");
     assert!(client.status.success(), "{}", text(&client.stderr));
     assert_eq!(text(&client.stdout), "hello|curve\n");
     let server = server.wait_with_output().unwrap();
@@ -240,14 +225,10 @@ fn keys_and_credentials_that_begin_with_a_hyphen() {
             &client_public,
         ],
     );
-    let client = run(
+    let client = request(
+        &ep,
+        20000,
         &[
-            "cat",
-            "req",
-            "--connect",
-            &ep,
-            "--timeout",
-            "20000",
             "--curve-serverkey",
             &server_public,
             "--curve-publickey",
@@ -307,35 +288,17 @@ fn a_plain_cat_pair_with_allowed_users() {
             "bob:builder",
         ],
     );
-    let refused = run(
-        &[
-            "cat",
-            "req",
-            "--connect",
-            &ep,
-            "--timeout",
-            "700",
-            "--plain-user",
-            "alice",
-            "--plain-password",
-            "guess",
-        ],
+    let refused = request(
+        &ep,
+        700,
+        &["--plain-user", "alice", "--plain-password", "guess"],
         "let me in\n",
     );
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
-    let client = run(
-        &[
-            "cat",
-            "req",
-            "--connect",
-            &ep,
-            "--timeout",
-            "20000",
-            "--plain-user",
-            "bob",
-            "--plain-password",
-            "builder",
-        ],
+    let client = request(
+        &ep,
+        20000,
+        &["--plain-user", "bob", "--plain-password", "builder"],
         "hello plain\n",
     );
     assert!(client.status.success(), "{}", text(&client.stderr));
