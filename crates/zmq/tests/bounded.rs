@@ -7,6 +7,7 @@
 //!
 //! Every wait has a deadline; nothing depends on exact timing.
 
+mod common;
 mod raw;
 
 use std::io::{ErrorKind, Read, Write};
@@ -16,25 +17,16 @@ use std::sync::{mpsc, Arc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use common::socket;
 use raw::{RawPeer, Wire};
 use zmq::{Context, Error, Socket, SocketType, DONTWAIT, SNDMORE};
 
-/// Socket timeouts, generous for a loaded machine.
-const TIMEOUT_MS: i32 = 10_000;
 /// The longest any expected event may take on a loaded machine.
 const WAIT: Duration = Duration::from_secs(20);
 /// The receive high-water mark of the reconnection tests.
 const HWM: i32 = 10;
 /// Connections a misbehaving server takes and drops: many times the high-water mark.
 const CYCLES: usize = 6 * HWM as usize;
-
-fn socket(ctx: &Context, ty: SocketType) -> Socket {
-    let s = ctx.socket(ty).unwrap();
-    s.set_linger(0).unwrap();
-    s.set_rcvtimeo(TIMEOUT_MS).unwrap();
-    s.set_sndtimeo(TIMEOUT_MS).unwrap();
-    s
-}
 
 /// A plain TCP server in a thread that calls `serve` on each connection it accepts (then
 /// drops it) until it has served `cycles`; the count so far is shared. Stops listening at

@@ -18,14 +18,15 @@
 //! The tests need a Python with pyzmq: `cargo xtask tools` installs one into `.tools/`, or
 //! set `ZMQ_INTEROP_PYTHON`. Without one they fail and say so; they are never skipped.
 
+mod common;
 mod peers;
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{endpoint_file as endpoint, IpcFile, Transport};
 use peers::{assert_msg, hex_msg, show, unhex_msg, Libzmq, Msg, TIMEOUT_MS};
 use zmq::SocketType::{self, DEALER, PAIR, PULL, PUSH, REP, REQ, ROUTER};
 
@@ -66,12 +67,6 @@ fn concat(a: &[Vec<u8>], b: &[Vec<u8>]) -> Msg {
     a.iter().chain(b).cloned().collect()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Transport {
-    Tcp,
-    Ipc,
-}
-
 /// Which side binds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Binder {
@@ -85,32 +80,6 @@ const SETUPS: [(Transport, Binder); 4] = [
     (Transport::Ipc, Binder::Ours),
     (Transport::Ipc, Binder::Libzmq),
 ];
-
-/// An ipc socket file, removed when dropped.
-struct IpcFile(Option<PathBuf>);
-
-impl Drop for IpcFile {
-    fn drop(&mut self) {
-        if let Some(path) = &self.0 {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// An endpoint to bind, unique in this run.
-fn endpoint(transport: Transport) -> (String, IpcFile) {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    match transport {
-        Transport::Tcp => ("tcp://127.0.0.1:*".to_owned(), IpcFile(None)),
-        Transport::Ipc => {
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path =
-                std::env::temp_dir().join(format!("zmq-interop-{}-{n}.ipc", std::process::id()));
-            let _ = std::fs::remove_file(&path);
-            (format!("ipc://{}", path.display()), IpcFile(Some(path)))
-        }
-    }
-}
 
 /// Binds one of the two sockets and connects the other to it.
 fn link(
@@ -138,10 +107,7 @@ fn link(
 }
 
 fn our_socket(ctx: &zmq::Context, ty: SocketType) -> zmq::Socket {
-    let socket = ctx.socket(ty).unwrap();
-    socket.set_rcvtimeo(TIMEOUT_MS).unwrap();
-    socket.set_sndtimeo(TIMEOUT_MS).unwrap();
-    socket.set_linger(0).unwrap();
+    let socket = common::socket(ctx, ty);
     if ty == ROUTER {
         socket.set_router_mandatory(true).unwrap();
     }

@@ -2,6 +2,7 @@
 //! format (`Socket::monitor` and a PAIR) and the typed stream; compared with libzmq
 //! monitoring its own sockets (pyzmq); and the socket counters.
 
+mod common;
 mod peers;
 
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::Transport;
 use zmq::monitor::{Event, EventKind, EventStream, ALL, EVENT_ALL};
 use zmq::{AuthDecision, SocketEvent, SocketType};
 
@@ -19,22 +21,7 @@ const QUIET: Duration = Duration::from_millis(300);
 /// The reconnect interval of the scenarios (as in `libzmq_monitor.py`).
 const IVL_MS: u32 = 100;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Transport {
-    Tcp,
-    Ipc,
-}
-
 const TRANSPORTS: [Transport; 2] = [Transport::Tcp, Transport::Ipc];
-
-impl Transport {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Tcp => "tcp",
-            Self::Ipc => "ipc",
-        }
-    }
-}
 
 /// A fresh directory for ipc files, removed when dropped.
 struct Dir(PathBuf);

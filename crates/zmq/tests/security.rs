@@ -17,16 +17,17 @@
 //! The libzmq tests need a Python with pyzmq (`cargo xtask tools`, or `ZMQ_INTEROP_PYTHON`);
 //! without one they fail and say so.
 
+mod common;
 mod peers;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{bind_file as bind, endpoint_file as endpoint, socket, Transport};
 use peers::{assert_msg, hex, show, unhex_msg, Libzmq, Msg, TIMEOUT_MS};
 use zmq::SocketType::{self, DEALER, PULL, PUSH, REP, REQ, ROUTER};
 use zmq::{AuthDecision, AuthRequest, Credentials, CurveKeyPair, Mechanism};
@@ -39,56 +40,7 @@ const REFUSED_MS: i32 = 600;
 const ZMTP_CRYPTOGRAPHIC: u32 = 0x1100_0001;
 
 // ---------------------------------------------------------------------------------------
-// Endpoints and sockets.
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Transport {
-    Tcp,
-    Ipc,
-}
-
-/// An ipc socket file, removed when dropped.
-struct IpcFile(Option<PathBuf>);
-
-impl Drop for IpcFile {
-    fn drop(&mut self) {
-        if let Some(path) = &self.0 {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// An endpoint to bind, unique in this run.
-fn endpoint(transport: Transport) -> (String, IpcFile) {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    match transport {
-        Transport::Tcp => ("tcp://127.0.0.1:*".to_owned(), IpcFile(None)),
-        Transport::Ipc => {
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path =
-                std::env::temp_dir().join(format!("zmq-security-{}-{n}.ipc", std::process::id()));
-            let _ = std::fs::remove_file(&path);
-            (format!("ipc://{}", path.display()), IpcFile(Some(path)))
-        }
-    }
-}
-
-/// A socket with the tests' timeouts and no linger (a refused peer's queued messages must
-/// not hold the context open).
-fn socket(ctx: &zmq::Context, ty: SocketType) -> zmq::Socket {
-    let s = ctx.socket(ty).unwrap();
-    s.set_rcvtimeo(TIMEOUT_MS).unwrap();
-    s.set_sndtimeo(TIMEOUT_MS).unwrap();
-    s.set_linger(0).unwrap();
-    s
-}
-
-/// Binds `s` to a fresh endpoint of `transport`; returns the endpoint to connect to.
-fn bind(s: &zmq::Socket, transport: Transport) -> (String, IpcFile) {
-    let (ep, file) = endpoint(transport);
-    s.bind(&ep).unwrap_or_else(|e| panic!("bind {ep}: {e}"));
-    (s.get_last_endpoint().unwrap().unwrap(), file)
-}
+// Security options (endpoints and sockets: `common`).
 
 fn curve_server(s: &zmq::Socket, keys: &CurveKeyPair) {
     s.set_curve_server(true).unwrap();
