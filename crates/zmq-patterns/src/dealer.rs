@@ -6,7 +6,7 @@ use zmtp_codec::{Frame, SocketType};
 
 use crate::fq::FairQueue;
 use crate::lb::LoadBalancer;
-use crate::pipeline::{fq_has_in, fq_recv, lb_send};
+use crate::pipeline::{fq_has_in, fq_recv, fq_recv_into, lb_send};
 use crate::{write_probe, Attach, Pattern, PatternError, PatternOption, PeerId, PeerInfo, Peers};
 
 /// The DEALER pattern: sends each message to the next peer with room, round-robin, and
@@ -60,6 +60,10 @@ impl Pattern for Dealer {
 
     fn recv(&mut self, peers: &mut dyn Peers) -> Result<Frame, PatternError> {
         fq_recv(&mut self.fq, &mut self.inbox, peers)
+    }
+
+    fn recv_into(&mut self, peers: &mut dyn Peers, out: &mut Frame) -> Result<(), PatternError> {
+        fq_recv_into(&mut self.fq, &mut self.inbox, peers, out)
     }
 
     fn has_in(&mut self, peers: &mut dyn Peers) -> bool {

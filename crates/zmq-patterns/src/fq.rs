@@ -43,32 +43,33 @@ impl FairQueue {
         peers: &mut dyn Peers,
         buf: &mut VecDeque<Frame>,
     ) -> Option<PeerId> {
-        let first = self.fetch_first(peers, buf)?;
+        let mut first = Frame::default();
+        if !self.fetch_first(peers, buf, &mut first) {
+            return None;
+        }
         buf.push_front(first);
         Some(self.last)
     }
 
-    /// Takes the next whole message: returns its first frame, and moves the rest, if any,
-    /// into `rest` (which must be empty). A single-frame message, most of them, goes
-    /// straight to the caller, without the buffer. (The peer it came from is kept, not
-    /// returned: a frame returned alone keeps the layout of `Peers::read`'s answer, and
-    /// moves as one block instead of field by field.)
+    /// Takes the next whole message: puts its first frame in `first` and moves the rest,
+    /// if any, into `rest` (which must be empty); returns whether there was one. A
+    /// single-frame message, most of them, goes straight to the caller's frame, without
+    /// the buffer (`Peers::read_into`).
     pub(crate) fn fetch_first(
         &mut self,
         peers: &mut dyn Peers,
         rest: &mut VecDeque<Frame>,
-    ) -> Option<Frame> {
+        first: &mut Frame,
+    ) -> bool {
         while let Some(peer) = self.peers.current() {
-            // Checked, not destructured: the `Option` is returned as it came.
-            let first = read_message(peers, peer, rest);
-            if first.is_some() {
+            if read_message(peers, peer, rest, first) {
                 self.peers.advance_past(peer);
                 self.last = peer;
-                return first;
+                return true;
             }
             self.peers.deactivate_current();
         }
-        None
+        false
     }
 
     /// Reads and discards every message available now.
@@ -79,16 +80,21 @@ impl FairQueue {
     }
 }
 
-/// Reads one whole message from `peer`: returns its first frame and puts the rest in
-/// `rest` (empty). `None` if the peer has none; a message cut short (the runtime broke the
+/// Reads one whole message from `peer`: puts its first frame in `first` and the rest in
+/// `rest` (empty). `false` if the peer has none; a message cut short (the runtime broke the
 /// [`Peers::read`] contract) is discarded, and counts as none.
-fn read_message(peers: &mut dyn Peers, peer: PeerId, rest: &mut VecDeque<Frame>) -> Option<Frame> {
+fn read_message(
+    peers: &mut dyn Peers,
+    peer: PeerId,
+    rest: &mut VecDeque<Frame>,
+    first: &mut Frame,
+) -> bool {
     debug_assert!(rest.is_empty());
-    // The `Option` is checked and returned as it came, not taken apart and rebuilt (which
-    // moves the frame field by field).
-    let first = peers.read(peer);
-    if first.as_ref().is_none_or(|frame| !frame.more) {
-        return first;
+    if !peers.read_into(peer, first) {
+        return false;
+    }
+    if !first.more {
+        return true;
     }
     loop {
         match peers.read(peer) {
@@ -96,12 +102,12 @@ fn read_message(peers: &mut dyn Peers, peer: PeerId, rest: &mut VecDeque<Frame>)
                 let more = frame.more;
                 rest.push_back(frame);
                 if !more {
-                    return first;
+                    return true;
                 }
             }
             None => {
                 rest.clear();
-                return None;
+                return false;
             }
         }
     }

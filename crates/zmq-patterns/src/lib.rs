@@ -199,6 +199,20 @@ pub trait Peers {
     /// returns the next frame. A `None` at the start of a message makes the peer inactive
     /// for reading until [`Pattern::read_activated`].
     fn read(&mut self, peer: PeerId) -> Option<Frame>;
+
+    /// [`Peers::read`] into `out`, in place of the frame there: whether a frame was read
+    /// (`out` is unchanged if not). A runtime whose frames are moved through several calls
+    /// on their way to the application implements it to move each frame once
+    /// ([`Pattern::recv_into`]).
+    fn read_into(&mut self, peer: PeerId, out: &mut Frame) -> bool {
+        match self.read(peer) {
+            Some(frame) => {
+                *out = frame;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// The outcome of [`Pattern::attach`].
@@ -260,6 +274,18 @@ pub trait Pattern: Send {
     /// [`PatternError::Fsm`] when the socket's state forbids receiving (REQ, REP);
     /// [`PatternError::NotSupported`] when the type cannot receive.
     fn recv(&mut self, peers: &mut dyn Peers) -> Result<Frame, PatternError>;
+
+    /// [`Pattern::recv`] into `out`, in place of the frame there (on an error, `out` holds
+    /// nothing to use). PULL and DEALER take the frame through [`Peers::read_into`]; the
+    /// others receive it with [`Pattern::recv`] and move it here.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pattern::recv`].
+    fn recv_into(&mut self, peers: &mut dyn Peers, out: &mut Frame) -> Result<(), PatternError> {
+        *out = self.recv(peers)?;
+        Ok(())
+    }
 
     /// Whether `recv` would return a frame now (`POLLIN`).
     fn has_in(&mut self, peers: &mut dyn Peers) -> bool;

@@ -40,11 +40,26 @@ pub(crate) fn fq_recv(
     inbox: &mut VecDeque<Frame>,
     peers: &mut dyn Peers,
 ) -> Result<Frame, PatternError> {
+    let mut frame = Frame::default();
+    fq_recv_into(fq, inbox, peers, &mut frame).map(|()| frame)
+}
+
+/// [`fq_recv`] into `out` ([`Pattern::recv_into`]).
+pub(crate) fn fq_recv_into(
+    fq: &mut FairQueue,
+    inbox: &mut VecDeque<Frame>,
+    peers: &mut dyn Peers,
+    out: &mut Frame,
+) -> Result<(), PatternError> {
     if let Some(frame) = inbox.pop_front() {
-        return Ok(frame);
+        *out = frame;
+        return Ok(());
     }
-    fq.fetch_first(peers, inbox)
-        .ok_or(PatternError::Again(None))
+    if fq.fetch_first(peers, inbox, out) {
+        Ok(())
+    } else {
+        Err(PatternError::Again(None))
+    }
 }
 
 /// Whether `inbox` has a frame, prefetching a message from `fq` if it is empty.
@@ -138,6 +153,10 @@ impl Pattern for Pull {
 
     fn recv(&mut self, peers: &mut dyn Peers) -> Result<Frame, PatternError> {
         fq_recv(&mut self.fq, &mut self.inbox, peers)
+    }
+
+    fn recv_into(&mut self, peers: &mut dyn Peers, out: &mut Frame) -> Result<(), PatternError> {
+        fq_recv_into(&mut self.fq, &mut self.inbox, peers, out)
     }
 
     fn has_in(&mut self, peers: &mut dyn Peers) -> bool {

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 use zmq_patterns::{Attach, Pattern, PatternError, PeerId, PeerInfo, Peers};
 use zmq_transport::direct::{spin_pays, DirectPoll};
-use zmq_transport::pipe::{pipe_pair, DirectRead, PipeEnd, Wake, Wakeup};
+use zmq_transport::pipe::{pipe_pair, DirectRead, PipeEnd, Reader, Wake, Wakeup};
 use zmq_transport::{EndpointId, MonitorEvent, NewPeer, SocketLink};
 use zmtp_codec::{Frame, Metadata, SocketType};
 
@@ -390,15 +390,42 @@ impl Peers for PeerTable {
     fn read(&mut self, peer: PeerId) -> Option<Frame> {
         let slot = self.slots.get_mut(peer)?;
         let frame = slot.pipe.reader.next_frame();
-        if frame.is_some() {
-            let md = slot.pipe.reader.metadata();
-            if !ptr_eq(md, self.last_metadata.as_ref()) {
-                self.last_metadata = md.cloned();
-            }
-        } else if slot.pipe.reader.is_finished() {
+        let reader = &slot.pipe.reader;
+        note_read(reader, frame.is_some(), &mut self.last_metadata, || {
             self.finished.push(peer);
-        }
+        });
         frame
+    }
+
+    fn read_into(&mut self, peer: PeerId, out: &mut Frame) -> bool {
+        let Some(slot) = self.slots.get_mut(peer) else {
+            return false;
+        };
+        let read = slot.pipe.reader.next_frame_into(out);
+        let reader = &slot.pipe.reader;
+        note_read(reader, read, &mut self.last_metadata, || {
+            self.finished.push(peer)
+        });
+        read
+    }
+}
+
+/// After a read of a peer's pipe: keeps the properties of the peer a frame came from in
+/// `last`, or calls `finished` once no frame will ever come.
+#[inline]
+fn note_read(
+    reader: &Reader,
+    read: bool,
+    last: &mut Option<Arc<Metadata>>,
+    finished: impl FnOnce(),
+) {
+    if read {
+        let md = reader.metadata();
+        if !ptr_eq(md, last.as_ref()) {
+            *last = md.cloned();
+        }
+    } else if reader.is_finished() {
+        finished();
     }
 }
 
@@ -931,34 +958,35 @@ impl Core {
         }
     }
 
-    /// Receives a frame, blocking until `deadline` while none is there.
+    /// Receives a frame into `out` (in place of the frame there), blocking until
+    /// `deadline` while none is there.
     ///
     /// A blocking receive from a lone peer in this process lets its pipe poll for a
     /// moment when it has caught up, before asking to be woken (`Reader::set_catch_up_spin`:
     /// a reader that asks at every message turns each of the writer's flushes into a
     /// wake-up). Only here: a read that does not wait (`ZMQ_DONTWAIT`, `ZMQ_EVENTS`, the
     /// stale replies a REQ drops before it sends) must not poll for what is not coming.
-    pub(crate) fn recv(&mut self, deadline: Deadline) -> Result<Frame> {
+    pub(crate) fn recv(&mut self, deadline: Deadline, out: &mut Frame) -> Result<()> {
         let lone = self
             .peers
             .lone
             .filter(|_| !matches!(deadline, Deadline::Now));
         let Some(peer) = lone else {
-            return self.recv_frame(deadline);
+            return self.recv_frame(deadline, out);
         };
         self.peers.set_catch_up_spin(peer, true);
-        let result = self.recv_frame(deadline);
+        let result = self.recv_frame(deadline, out);
         self.peers.set_catch_up_spin(peer, false);
         result
     }
 
-    fn recv_frame(&mut self, deadline: Deadline) -> Result<Frame> {
+    fn recv_frame(&mut self, deadline: Deadline, out: &mut Frame) -> Result<()> {
         self.process_mailbox()?;
         loop {
-            match self.pattern.recv(&mut self.peers) {
-                Ok(frame) => {
+            match self.pattern.recv_into(&mut self.peers, out) {
+                Ok(()) => {
                     self.detach_finished();
-                    return Ok(frame);
+                    return Ok(());
                 }
                 Err(PatternError::Again(_)) => {
                     self.detach_finished();

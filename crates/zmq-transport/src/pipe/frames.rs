@@ -176,6 +176,37 @@ impl<T: Send> FrameTx<T> {
 }
 
 impl<T: Send> FrameRx<T> {
+    /// Whether a published frame is there, with `head` moved onto its chunk; `seen` is
+    /// the reader's last load of `published`.
+    #[inline(always)]
+    fn advance(inner: &Inner<T>, seen: &mut u64, head: &mut Cursor<T>) -> bool {
+        if head.count == *seen {
+            *seen = inner.published.load(Ordering::Acquire);
+            if head.count == *seen {
+                return false;
+            }
+        }
+        if head.slot == CHUNK {
+            // SAFETY: a published frame lies beyond this chunk, so the writer linked the
+            // next chunk before writing it and published after (the acquire load of
+            // `published` above, or an earlier one, orders the link before us).
+            let next = unsafe { (*head.chunk).next.load(Ordering::Acquire) };
+            if next.is_null() {
+                // Not reachable while `published` is only ever moved by `publish`.
+                return false;
+            }
+            let left = std::mem::replace(&mut head.chunk, next);
+            head.slot = 0;
+            let old = inner.spare.swap(left, Ordering::Release);
+            if !old.is_null() {
+                // SAFETY: a chunk in `spare` is owned by whoever takes it out; the writer
+                // did not, so it is ours, and unreferenced.
+                unsafe { Chunk::free(old) };
+            }
+        }
+        true
+    }
+
     /// The next published frame, if any.
     #[inline]
     pub(super) fn pop(&mut self) -> Option<T> {
@@ -183,29 +214,8 @@ impl<T: Send> FrameRx<T> {
         inner.head.with_mut(|head| {
             // SAFETY: only this `FrameRx` (`&mut self`) touches the head cursor.
             let head = unsafe { &mut *head };
-            if head.count == self.seen {
-                self.seen = inner.published.load(Ordering::Acquire);
-                if head.count == self.seen {
-                    return None;
-                }
-            }
-            if head.slot == CHUNK {
-                // SAFETY: a published frame lies beyond this chunk, so the writer linked
-                // the next chunk before writing it and published after (the acquire load
-                // of `published` above, or an earlier one, orders the link before us).
-                let next = unsafe { (*head.chunk).next.load(Ordering::Acquire) };
-                if next.is_null() {
-                    // Not reachable while `published` is only ever moved by `publish`.
-                    return None;
-                }
-                let left = std::mem::replace(&mut head.chunk, next);
-                head.slot = 0;
-                let old = inner.spare.swap(left, Ordering::Release);
-                if !old.is_null() {
-                    // SAFETY: a chunk in `spare` is owned by whoever takes it out; the
-                    // writer did not, so it is ours, and unreferenced.
-                    unsafe { Chunk::free(old) };
-                }
+            if !Self::advance(inner, &mut self.seen, head) {
+                return None;
             }
             // SAFETY: the slot holds a published frame (count < seen), written before the
             // writer's release store of `published` that our acquire load saw; it is read
@@ -215,6 +225,34 @@ impl<T: Send> FrameRx<T> {
             head.slot += 1;
             head.count += 1;
             Some(frame)
+        })
+    }
+
+    /// [`FrameRx::pop`] into `out`, in place of the value there: returns whether there was
+    /// a frame (`out` is unchanged if not). The frame is copied from its slot to `out` in
+    /// one block, and the value it replaces is dropped after.
+    #[inline]
+    pub(super) fn pop_into(&mut self, out: &mut T) -> bool {
+        let inner = &*self.inner;
+        inner.head.with_mut(|head| {
+            // SAFETY: only this `FrameRx` (`&mut self`) touches the head cursor.
+            let head = unsafe { &mut *head };
+            if !Self::advance(inner, &mut self.seen, head) {
+                return false;
+            }
+            // SAFETY: as in `pop`: the slot holds a published frame, read once as the
+            // cursor moves past it. `old` takes `out`'s value before the slot's frame is
+            // copied over it, and is dropped after, so `out` always holds a live value.
+            unsafe {
+                let old = ptr::read(out);
+                (*head.chunk).slots[head.slot].with(|slot| {
+                    ptr::copy_nonoverlapping((*slot).as_ptr(), out as *mut T, 1);
+                });
+                head.slot += 1;
+                head.count += 1;
+                drop(old);
+            }
+            true
         })
     }
 }
@@ -331,6 +369,37 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_taken_into_a_place_replaces_its_value_which_is_dropped_once() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (mut tx, mut rx) = frames::<Counted>();
+        let mut place = Counted(u64::MAX, drops.clone());
+        assert!(!rx.pop_into(&mut place), "nothing published yet");
+        assert_eq!((place.0, drops.load(Ordering::Relaxed)), (u64::MAX, 0));
+        let total = CHUNK as u64 * 2 + 3;
+        for i in 0..total {
+            tx.push(Counted(i, drops.clone()));
+        }
+        tx.publish();
+        for i in 0..total {
+            // Alternating the two ways of reading: each sees the next frame, once.
+            if i % 3 == 0 {
+                assert_eq!(rx.pop().map(|c| c.0), Some(i));
+            } else {
+                assert!(rx.pop_into(&mut place));
+                assert_eq!(place.0, i);
+            }
+        }
+        assert!(!rx.pop_into(&mut place), "every frame was read");
+        assert_eq!(place.0, total - 1, "left as it was");
+        // Each replaced value and each frame popped by value is dropped once; the one in
+        // the place is not.
+        assert_eq!(drops.load(Ordering::Relaxed), total as usize);
+        drop(place);
+        drop((tx, rx));
+        assert_eq!(drops.load(Ordering::Relaxed), total as usize + 1);
+    }
+
+    #[test]
     fn a_writer_and_a_reader_on_two_threads_pass_every_frame_in_order() {
         const N: u64 = 300_000;
         let (mut tx, mut rx) = frames::<Box<u64>>();
@@ -390,8 +459,15 @@ mod model {
                 }
             });
             let mut next = 0;
+            let mut place = u64::MAX;
             while next < 6 {
-                match rx.pop() {
+                // Both ways of reading, in turn.
+                let got = if next % 2 == 0 {
+                    rx.pop()
+                } else {
+                    rx.pop_into(&mut place).then_some(place)
+                };
+                match got {
                     Some(i) => {
                         assert_eq!(i, next);
                         next += 1;

@@ -2,9 +2,9 @@
 //! one thread, checked against a model of what the reader must see. It exercises the
 //! lock-free frame queue (`frames`, whose `unsafe` the target runs under AddressSanitizer)
 //! through every path the pipe takes it: single frames pushed at `write`, multi-frame
-//! messages at `flush`, rollbacks, hiccups that discard, closes from either side, and
-//! frames left in the queue when its ends are dropped; and the byte counts of send
-//! pacing along the way.
+//! messages at `flush`, frames read by value and into a place, rollbacks, hiccups that
+//! discard, closes from either side, and frames left in the queue when its ends are
+//! dropped; and the byte counts of send pacing along the way.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -87,7 +87,7 @@ pub fn pipe_ops(data: &[u8]) {
                     }
                 }
             }
-            3 | 4 if !model.reader_closed => read_and_check(&mut r, &mut model),
+            3 | 4 if !model.reader_closed => read_and_check(&mut r, &mut model, op % 10 == 4),
             5 if !model.writer_closed => {
                 w.rollback();
                 model.partial.clear();
@@ -149,8 +149,25 @@ fn body(serial: u32, len: usize) -> Vec<u8> {
     data
 }
 
-fn read_and_check(r: &mut Reader, model: &mut Model) {
-    let got = r.read();
+/// Reads the next frame and checks it against the model: with [`Reader::read`], or with
+/// [`Reader::next_frame_into`] into a frame that must be left as it was when none comes.
+fn read_and_check(r: &mut Reader, model: &mut Model, into: bool) {
+    let got = if into {
+        let stale = Frame::new(vec![0xee; 40], true);
+        let mut place = stale.clone();
+        if r.next_frame_into(&mut place) {
+            Read::Frame(place)
+        } else {
+            assert_eq!(place, stale, "no frame: the place is left as it was");
+            if r.is_finished() {
+                Read::Closed
+            } else {
+                Read::Empty
+            }
+        }
+    } else {
+        r.read()
+    };
     if model.current.is_empty() && !model.hiccup_pending {
         if let Some(message) = model.queued.pop_front() {
             model.current = message.into();

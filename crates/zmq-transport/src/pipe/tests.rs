@@ -57,6 +57,38 @@ fn messages_are_published_whole() {
 }
 
 #[test]
+fn a_frame_read_into_a_place_is_the_frame_a_read_returns() {
+    for conflate in [false, true] {
+        let (mut w, mut r) = queue(0);
+        w.set_conflate(conflate);
+        let mut place = Frame::new(Bytes::from(vec![0xee; 64]), true);
+        assert!(!r.next_frame_into(&mut place));
+        assert_eq!(
+            place,
+            Frame::new(Bytes::from(vec![0xee; 64]), true),
+            "unchanged"
+        );
+        w.write(frame(b"a", true));
+        w.write(frame(b"b", false));
+        w.flush();
+        assert!(r.next_frame_into(&mut place));
+        assert_eq!(place, frame(b"a", true));
+        // The rest of the message, either way.
+        assert_eq!(r.next_frame(), Some(frame(b"b", false)));
+        w.write(frame(b"c", false));
+        w.flush();
+        assert!(r.next_frame_into(&mut place));
+        assert_eq!(place, frame(b"c", false));
+        assert!(!r.next_frame_into(&mut place), "conflate: {conflate}");
+        assert_eq!(place, frame(b"c", false));
+        w.close();
+        assert!(!r.next_frame_into(&mut place));
+        assert!(r.is_finished());
+        assert_eq!(r.read(), Read::Closed);
+    }
+}
+
+#[test]
 fn rollback_drops_only_the_unfinished_message() {
     let (mut w, mut r) = queue(0);
     w.write(frame(b"whole", false));
