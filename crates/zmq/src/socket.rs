@@ -39,8 +39,6 @@ struct Inner {
     options: SocketOptions,
     endpoints: Vec<EndpointRecord>,
     rcvmore: bool,
-    /// Where a receive takes its frame to (then moved into the caller's message).
-    received: Frame,
     last_endpoint: String,
     traffic: Traffic,
     /// Set by `disconnect` under `ZMQ_RECONNECT_STOP_AFTER_DISCONNECT`; every connect's
@@ -104,7 +102,6 @@ impl Socket {
                 options,
                 endpoints: Vec::new(),
                 rcvmore: false,
-                received: Frame::default(),
                 last_endpoint: String::new(),
                 traffic: Traffic::default(),
                 disconnected: Arc::default(),
@@ -276,15 +273,12 @@ impl Socket {
     pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
         self.with(|s| {
             let deadline = Deadline::from_timeout(s.options.rcvtimeo, flags & DONTWAIT != 0);
-            s.core.recv(deadline, &mut s.received)?;
-            let more = s.received.more;
-            s.rcvmore = more;
-            s.traffic.bytes_in += s.received.data.len() as u64;
-            s.traffic.messages_in += u64::from(!more);
-            msg.set_received(
-                std::mem::take(&mut s.received),
-                s.core.peers.last_metadata.as_ref(),
-            );
+            let mut frame = Frame::default();
+            s.core.recv(deadline, &mut frame)?;
+            s.rcvmore = frame.more;
+            s.traffic.bytes_in += frame.data.len() as u64;
+            s.traffic.messages_in += u64::from(!frame.more);
+            msg.set_received(frame, s.core.peers.last_metadata.as_ref());
             Ok(())
         })
     }
