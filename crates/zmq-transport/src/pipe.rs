@@ -742,7 +742,7 @@ impl Reader {
     /// Returned by value through the calls of a receive, a 48-byte frame was stored and
     /// loaded again at each of them in pieces of other sizes (one 16-byte load over two
     /// 8-byte stores, a tail of 1, 4 and 4 bytes), and every such load waited for its
-    /// stores to reach the cache: a receive on one thread took 47-55 ns, 29-33 this way
+    /// stores to reach the cache: a receive on one thread took 47-55 ns, 28-33 this way
     /// (PERFORMANCE.md, "The thirteenth pass").
     #[inline]
     pub fn next_frame_into(&mut self, out: &mut Frame) -> bool {
