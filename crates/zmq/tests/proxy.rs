@@ -17,7 +17,7 @@ mod peers;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::{bind, endpoint, socket, TIMEOUT_MS, TRANSPORTS};
+use common::{bind, endpoint, endpoint_file, socket, IpcFile, Transport, TIMEOUT_MS, TRANSPORTS};
 use peers::{Libzmq, Msg};
 use zmq::SocketType::{DEALER, PAIR, PUB, PULL, PUSH, REP, REQ, ROUTER, SUB, XPUB, XSUB};
 use zmq::{ProxyStatistics, SideStatistics};
@@ -595,9 +595,13 @@ fn statistics_replies_are_checked() {
 // ---------------------------------------------------------------------------------------
 // Mixed with libzmq.
 
-/// A libzmq endpoint for tcp or ipc.
-fn libzmq_endpoint(transport: &str) -> String {
-    endpoint(transport)
+/// An endpoint for libzmq to bind on tcp or ipc, and its ipc file: the libzmq peer's
+/// process is stopped at the end of the test, before it would remove the file itself.
+fn libzmq_endpoint(transport: &str) -> (String, IpcFile) {
+    endpoint_file(match transport {
+        "tcp" => Transport::Tcp,
+        _ => Transport::Ipc,
+    })
 }
 
 /// Our XSUB/XPUB proxy between libzmq's PUB and libzmq's SUB.
@@ -607,7 +611,8 @@ fn our_forwarder_between_libzmq_pub_and_sub() {
     for transport in ["tcp", "ipc"] {
         let ctx = zmq::Context::new();
         let publisher = py.socket(PUB);
-        let upstream = py.bind(&publisher, &libzmq_endpoint(transport));
+        let (upstream, _upstream_file) = libzmq_endpoint(transport);
+        let upstream = py.bind(&publisher, &upstream);
         let xsub = socket(&ctx, XSUB);
         xsub.connect(&upstream).unwrap();
         let xpub = socket(&ctx, XPUB);
@@ -656,11 +661,9 @@ fn libzmq_forwarder_between_our_pub_and_sub() {
     let py = Libzmq::start();
     for transport in ["tcp", "ipc"] {
         let ctx = zmq::Context::new();
-        let bound = py.ok(&format!(
-            "proxy XSUB {} XPUB {}",
-            libzmq_endpoint(transport),
-            libzmq_endpoint(transport)
-        ));
+        let (up, _up_file) = libzmq_endpoint(transport);
+        let (down, _down_file) = libzmq_endpoint(transport);
+        let bound = py.ok(&format!("proxy XSUB {up} XPUB {down}"));
         let (upstream, downstream) = bound.split_once(' ').expect("two endpoints");
         let publisher = socket(&ctx, PUB);
         publisher.connect(upstream).unwrap();
