@@ -6,7 +6,7 @@ use zmtp_codec::{Frame, SocketType};
 
 use crate::fq::FairQueue;
 use crate::lb::LoadBalancer;
-use crate::pipeline::{fq_has_in, fq_recv, fq_recv_into, lb_send};
+use crate::pipeline::{fq_has_in, fq_recv, fq_recv_into, lb_send, lb_send_from};
 use crate::{write_probe, Attach, Pattern, PatternError, PatternOption, PeerId, PeerInfo, Peers};
 
 /// The DEALER pattern: sends each message to the next peer with room, round-robin, and
@@ -56,6 +56,10 @@ impl Pattern for Dealer {
 
     fn send(&mut self, frame: Frame, peers: &mut dyn Peers) -> Result<(), PatternError> {
         lb_send(&mut self.lb, frame, peers)
+    }
+
+    fn send_from(&mut self, frame: &mut Frame, peers: &mut dyn Peers) -> Result<(), PatternError> {
+        lb_send_from(&mut self.lb, frame, peers)
     }
 
     fn recv(&mut self, peers: &mut dyn Peers) -> Result<Frame, PatternError> {

@@ -46,14 +46,14 @@ pub(crate) struct LoadBalancer {
 }
 
 /// What [`LoadBalancer::send`] did with a frame.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Sent {
     /// Written to this peer.
     To(PeerId),
     /// Dropped: the rest of a message whose peer went away.
     Dropped,
-    /// No peer can take a new message; the frame is handed back.
-    Blocked(Frame),
+    /// No peer can take a new message; the frame is left where it was.
+    Blocked,
 }
 
 impl LoadBalancer {
@@ -75,31 +75,34 @@ impl LoadBalancer {
         self.out != Outbound::Idle
     }
 
-    /// Sends one frame: the first frame of a message picks the next peer with room, later
-    /// frames follow it.
-    pub(crate) fn send(&mut self, frame: Frame, peers: &mut dyn Peers) -> Sent {
+    /// Sends one frame, taken from `frame` (an empty frame is left there) unless no peer
+    /// can take it ([`Sent::Blocked`]): the first frame of a message picks the next peer
+    /// with room, later frames follow it. The frame is moved once, into the peer's queue
+    /// ([`Peers::write_from`]).
+    pub(crate) fn send(&mut self, frame: &mut Frame, peers: &mut dyn Peers) -> Sent {
         let more = frame.more;
         match self.out {
             Outbound::To(peer) => {
-                peers.write(peer, frame);
+                peers.write_from(peer, frame);
                 self.finish(peer, more);
                 Sent::To(peer)
             }
             Outbound::Dropping => {
+                drop(core::mem::take(frame));
                 self.out = self.out.after(more);
                 Sent::Dropped
             }
             Outbound::Idle => {
                 while let Some(peer) = self.peers.current() {
                     if peers.can_write(peer) {
-                        peers.write(peer, frame);
+                        peers.write_from(peer, frame);
                         self.out = Outbound::To(peer);
                         self.finish(peer, more);
                         return Sent::To(peer);
                     }
                     self.peers.deactivate_current();
                 }
-                Sent::Blocked(frame)
+                Sent::Blocked
             }
         }
     }

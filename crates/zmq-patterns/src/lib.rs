@@ -190,6 +190,13 @@ pub trait Peers {
     /// becomes visible to the peer when its last frame (`more == false`) is written.
     fn write(&mut self, peer: PeerId, frame: Frame);
 
+    /// [`Peers::write`] of the frame at `frame`, taken from there (an empty frame is left
+    /// in its place). A runtime whose frames are moved through several calls on their way
+    /// from the application implements it to move each frame once ([`Pattern::send_from`]).
+    fn write_from(&mut self, peer: PeerId, frame: &mut Frame) {
+        self.write(peer, core::mem::take(frame));
+    }
+
     /// Discards the frames of the unfinished message written to the peer (none: no-op).
     fn rollback(&mut self, peer: PeerId);
 
@@ -264,6 +271,25 @@ pub trait Pattern: Send {
     /// [`PatternError::HostUnreachable`] for an unknown routing id with
     /// `ROUTER_MANDATORY`; [`PatternError::NotSupported`] when the type cannot send.
     fn send(&mut self, frame: Frame, peers: &mut dyn Peers) -> Result<(), PatternError>;
+
+    /// [`Pattern::send`] of the frame at `frame`. A frame sent (or dropped, or refused
+    /// for a reason other than `Again`) is taken from there; on [`PatternError::Again`]
+    /// (then with `None`) it is left in place for the next try. PUSH and DEALER hand the
+    /// frame down through [`Peers::write_from`]; the others take it here and send it with
+    /// [`Pattern::send`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Pattern::send`], with the frame of `Again` left at `frame`.
+    fn send_from(&mut self, frame: &mut Frame, peers: &mut dyn Peers) -> Result<(), PatternError> {
+        match self.send(core::mem::take(frame), peers) {
+            Err(PatternError::Again(Some(back))) => {
+                *frame = back;
+                Err(PatternError::Again(None))
+            }
+            other => other,
+        }
+    }
 
     /// Receives the next frame; after a frame with `more`, the next call returns the next
     /// frame of the same message.

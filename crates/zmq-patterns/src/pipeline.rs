@@ -25,12 +25,24 @@ impl Push {
 /// Sends through a load-balancer, mapping "blocked" to `Again` with the frame.
 pub(crate) fn lb_send(
     lb: &mut LoadBalancer,
-    frame: Frame,
+    mut frame: Frame,
+    peers: &mut dyn Peers,
+) -> Result<(), PatternError> {
+    match lb.send(&mut frame, peers) {
+        Sent::To(_) | Sent::Dropped => Ok(()),
+        Sent::Blocked => Err(PatternError::Again(Some(frame))),
+    }
+}
+
+/// [`lb_send`] of the frame at `frame` ([`Pattern::send_from`]): left there on `Again`.
+pub(crate) fn lb_send_from(
+    lb: &mut LoadBalancer,
+    frame: &mut Frame,
     peers: &mut dyn Peers,
 ) -> Result<(), PatternError> {
     match lb.send(frame, peers) {
         Sent::To(_) | Sent::Dropped => Ok(()),
-        Sent::Blocked(frame) => Err(PatternError::Again(Some(frame))),
+        Sent::Blocked => Err(PatternError::Again(None)),
     }
 }
 
@@ -93,6 +105,10 @@ impl Pattern for Push {
 
     fn send(&mut self, frame: Frame, peers: &mut dyn Peers) -> Result<(), PatternError> {
         lb_send(&mut self.lb, frame, peers)
+    }
+
+    fn send_from(&mut self, frame: &mut Frame, peers: &mut dyn Peers) -> Result<(), PatternError> {
+        lb_send_from(&mut self.lb, frame, peers)
     }
 
     fn recv(&mut self, _peers: &mut dyn Peers) -> Result<Frame, PatternError> {

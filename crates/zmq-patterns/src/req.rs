@@ -83,19 +83,19 @@ impl Req {
     /// Writes the request prefix to the next peer with room; hands `frame` back if none.
     fn begin_request(&mut self, frame: Frame, peers: &mut dyn Peers) -> Result<Frame, Frame> {
         let id = self.correlate.then(|| self.request_id.wrapping_add(1));
-        let first = match id {
+        let mut first = match id {
             Some(id) => Frame::more(Bytes::copy_from_slice(&id.to_le_bytes())),
             None => Frame::more(Bytes::new()),
         };
-        self.reply_peer = match self.lb.send(first, peers) {
+        self.reply_peer = match self.lb.send(&mut first, peers) {
             Sent::To(peer) => Some(peer),
-            Sent::Blocked(_) => return Err(frame),
+            Sent::Blocked => return Err(frame),
             Sent::Dropped => None,
         };
         if let Some(id) = id {
             self.request_id = id;
             // The delimiter follows the id to the same peer: it cannot block.
-            let _ = self.lb.send(Frame::more(Bytes::new()), peers);
+            let _ = self.lb.send(&mut Frame::more(Bytes::new()), peers);
         }
         self.sent_id = id;
         // Drop every reply queued so far: none can answer this request.
@@ -190,7 +190,7 @@ impl Pattern for Req {
         };
         let more = frame.more;
         // Inside a message: never blocks.
-        let _ = self.lb.send(frame, peers);
+        let _ = self.lb.send(&mut { frame }, peers);
         if !more {
             self.state = State::Awaiting;
         }

@@ -368,10 +368,14 @@ impl Peers for PeerTable {
             .is_some_and(|s| !s.closing && s.pipe.writer.can_write())
     }
 
-    fn write(&mut self, peer: PeerId, frame: Frame) {
+    fn write(&mut self, peer: PeerId, mut frame: Frame) {
+        self.write_from(peer, &mut frame);
+    }
+
+    fn write_from(&mut self, peer: PeerId, frame: &mut Frame) {
         if let Some(slot) = self.slots.get_mut(peer) {
             let last = !frame.more;
-            slot.pipe.writer.write(frame);
+            slot.pipe.writer.write_from(frame);
             if last {
                 slot.pipe.writer.flush();
                 if self.pacing && slot.pipe.writer.pace_due(PACE_BYTES) {
@@ -894,11 +898,13 @@ impl Core {
         }
     }
 
-    /// Sends a frame, blocking until `deadline` while the pattern says EAGAIN.
-    pub(crate) fn send(&mut self, mut frame: Frame, deadline: Deadline) -> Result<()> {
+    /// Sends the frame at `frame`, taken from there once sent, blocking until `deadline`
+    /// while the pattern says EAGAIN. The frame is moved once, into the peer's pipe
+    /// (`Pattern::send_from`).
+    pub(crate) fn send(&mut self, frame: &mut Frame, deadline: Deadline) -> Result<()> {
         self.process_mailbox()?;
         loop {
-            match self.pattern.send(frame, &mut self.peers) {
+            match self.pattern.send_from(frame, &mut self.peers) {
                 Ok(()) => {
                     if let Some(peer) = self.peers.pace_peer.take() {
                         if !matches!(deadline, Deadline::Now) {
@@ -907,8 +913,8 @@ impl Core {
                     }
                     return Ok(());
                 }
-                Err(PatternError::Again(Some(f))) => {
-                    frame = f;
+                Err(PatternError::Again(_)) => {
+                    // The frame is still at `frame`, for the next try.
                     if !self.wait(deadline) {
                         return Err(Error::EAGAIN);
                     }

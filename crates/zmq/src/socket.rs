@@ -252,10 +252,10 @@ impl Socket {
     pub(crate) fn send_message(&self, msg: Message, flags: i32) -> Result<()> {
         self.with(|s| {
             let more = flags & SNDMORE != 0;
-            let frame = Frame::new(msg.into_payload(), more);
+            let mut frame = Frame::new(msg.into_payload(), more);
             let len = frame.data.len() as u64;
             let deadline = Deadline::from_timeout(s.options.sndtimeo, flags & DONTWAIT != 0);
-            s.core.send(frame, deadline)?;
+            s.core.send(&mut frame, deadline)?;
             s.close_requested_peers();
             s.traffic.bytes_out += len;
             s.traffic.messages_out += u64::from(!more);
