@@ -174,3 +174,37 @@ fn attaching_a_peer_twice_changes_nothing() {
         }
     }
 }
+
+#[test]
+fn a_frame_sent_from_a_place_is_taken_once_sent_and_left_on_again() {
+    // PUSH and DEALER take it through the load balancer to `Peers::write_from`; PAIR and
+    // REQ through `Pattern::send_from`'s default.
+    for t in [
+        SocketType::Push,
+        SocketType::Dealer,
+        SocketType::Pair,
+        SocketType::Req,
+    ] {
+        let mut h = Harness::new(t);
+        let mut place = Frame::new(Bytes::from_static(b"hello"), false);
+        assert_eq!(
+            h.pattern.send_from(&mut place, &mut h.peers),
+            Err(PatternError::Again(None)),
+            "{t:?}: no peer"
+        );
+        assert_eq!(
+            place,
+            Frame::new(Bytes::from_static(b"hello"), false),
+            "{t:?}: left in place for the next try"
+        );
+        let peer = h.attach();
+        assert_eq!(
+            h.pattern.send_from(&mut place, &mut h.peers),
+            Ok(()),
+            "{t:?}"
+        );
+        assert_eq!(place, Frame::default(), "{t:?}: taken");
+        let sent = h.take(peer).expect("the message reached the peer");
+        assert_eq!(sent.last().map(|b| &b[..]), Some(&b"hello"[..]), "{t:?}");
+    }
+}

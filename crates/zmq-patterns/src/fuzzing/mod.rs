@@ -281,7 +281,26 @@ impl Driver {
             Bytes::from(alloc::vec![b; usize::from(b >> 6)])
         };
         let frame = Frame::new(data, more);
-        match self.pattern.send(frame.clone(), &mut self.peers) {
+        // Both ways in: moved, or taken from a place (left there on `Again`).
+        let result = if b & 4 == 0 {
+            self.pattern.send(frame.clone(), &mut self.peers)
+        } else {
+            let mut place = frame.clone();
+            let result = self.pattern.send_from(&mut place, &mut self.peers);
+            match &result {
+                Err(PatternError::Again(back)) => {
+                    assert!(back.is_none(), "send_from's Again carries no frame");
+                    assert_eq!(place, frame, "Again left another frame in place");
+                    Err(PatternError::Again(Some(place)))
+                }
+                Ok(()) => {
+                    assert_eq!(place, Frame::default(), "a frame sent is taken");
+                    result
+                }
+                Err(_) => result,
+            }
+        };
+        match result {
             Ok(()) => {
                 self.send_open = more;
                 self.recv_open = false;

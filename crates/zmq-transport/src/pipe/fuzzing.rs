@@ -61,8 +61,14 @@ pub fn pipe_ops(data: &[u8]) {
                 let more = op % 10 == 1;
                 let data = body(serial, usize::from(arg % 80));
                 serial += 1;
-                let frame = Frame::new(data.clone(), more);
-                w.write(frame);
+                let mut frame = Frame::new(data.clone(), more);
+                // Both ways in: moved, or taken from a place (which is left empty).
+                if arg & 0x80 == 0 {
+                    w.write(frame);
+                } else {
+                    w.write_from(&mut frame);
+                    assert_eq!(frame, Frame::default(), "write_from leaves an empty frame");
+                }
                 if model.reader_closed {
                     continue;
                 }

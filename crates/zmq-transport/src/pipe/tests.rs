@@ -89,6 +89,42 @@ fn a_frame_read_into_a_place_is_the_frame_a_read_returns() {
 }
 
 #[test]
+fn a_frame_written_from_a_place_is_taken_from_it() {
+    for conflate in [false, true] {
+        let (mut w, mut r) = queue(0);
+        w.set_conflate(conflate);
+        let mut place = frame(b"a", true);
+        w.write_from(&mut place);
+        assert_eq!(place, Frame::default(), "taken, an empty frame left");
+        let mut place = Frame::new(Bytes::from(vec![0xee; 64]), false);
+        w.write_from(&mut place);
+        assert_eq!(place, Frame::default());
+        // A single-frame message, which goes straight into the queue.
+        let mut place = frame(b"c", false);
+        w.write_from(&mut place);
+        w.flush();
+        if !conflate {
+            assert_eq!(r.next_frame(), Some(frame(b"a", true)));
+            assert_eq!(
+                r.next_frame(),
+                Some(Frame::new(Bytes::from(vec![0xee; 64]), false))
+            );
+        }
+        assert_eq!(
+            r.next_frame(),
+            Some(frame(b"c", false)),
+            "conflate: {conflate}"
+        );
+        assert_eq!(r.next_frame(), None);
+        // After the reader closed, taken and dropped.
+        drop(r);
+        let mut place = frame(b"d", false);
+        w.write_from(&mut place);
+        assert_eq!(place, Frame::default());
+    }
+}
+
+#[test]
 fn rollback_drops_only_the_unfinished_message() {
     let (mut w, mut r) = queue(0);
     w.write(frame(b"whole", false));
