@@ -46,7 +46,7 @@ pub(crate) struct LoadBalancer {
 }
 
 /// What [`LoadBalancer::send`] did with a frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Sent {
     /// Written to this peer.
     To(PeerId),
