@@ -277,6 +277,7 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
             connected: false,
             taken: VecDeque::new(),
             catch_up_spins: 0,
+            read_when_empty: 0,
         },
     )
 }
@@ -669,6 +670,9 @@ pub struct Reader {
     /// How many times a reader that caught up polls the writer's count before it asks
     /// to be woken ([`Reader::set_catch_up_spin`]; 0: it asks at once).
     catch_up_spins: u32,
+    /// `read` when the reader last found no message at its first look: a reader that
+    /// has read [`CATCH_UP_BATCH`] messages since trails a stream.
+    read_when_empty: u64,
 }
 
 /// What [`Reader::read`] found.
@@ -713,7 +717,8 @@ const CATCH_UP_PAUSES: u32 = 4;
 
 /// A catching-up reader that sees messages arrive polls on while more keep coming, up to
 /// this many: it then reads a batch and leaves the writer alone meanwhile, instead of
-/// trailing it message by message.
+/// trailing it message by message. The same when it finds fewer than this many after
+/// reading this many since it last found none ([`Reader::trails_stream`]).
 const CATCH_UP_BATCH: u64 = 8;
 
 impl Reader {
@@ -904,10 +909,14 @@ impl Reader {
         let closed = self.shared.writer_closed.load(Ordering::SeqCst);
         self.written_seen = self.shared.written.load(Ordering::SeqCst);
         if self.written_seen > self.read {
+            if self.written_seen - self.read < CATCH_UP_BATCH && self.trails_stream(closed) {
+                self.catch_up(self.written_seen);
+            }
             self.refresh_metadata();
             return true;
         }
-        if !closed && self.catch_up_spins != 0 && self.catch_up() {
+        self.read_when_empty = self.read;
+        if !closed && self.catch_up_spins != 0 && self.catch_up(self.read) {
             self.refresh_metadata();
             return true;
         }
@@ -931,11 +940,25 @@ impl Reader {
         false
     }
 
-    /// The poll of a reader that caught up ([`Reader::set_catch_up_spin`]): whether
-    /// messages came within it. Returns once the count stops growing between two polls
-    /// or a batch is there, so that a lone message waits one interval at most.
-    fn catch_up(&mut self) -> bool {
-        let mut seen = self.read;
+    /// Whether this reader, which found a few messages at its last look, lets the writer
+    /// get a batch ahead before it reads them ([`Reader::catch_up`] from the count it
+    /// saw): a reader that polls, in a stream ([`CATCH_UP_BATCH`] messages read since it
+    /// last found none). A reader that trails a stream message by message reads each
+    /// slot and loads the count while the writer fills the next, and the writer's fenced
+    /// flush then waits for those cache lines at every message; a batch behind, the
+    /// writer finds them in its own cache. Not for a request and its reply, whose reader
+    /// found none a moment before (the wait would add an interval to each).
+    #[inline]
+    fn trails_stream(&self, closed: bool) -> bool {
+        !closed && self.catch_up_spins != 0 && self.read - self.read_when_empty >= CATCH_UP_BATCH
+    }
+
+    /// The poll of a reader that caught up ([`Reader::set_catch_up_spin`]), from the
+    /// count `from` it saw last: whether messages are there after it. Returns once the
+    /// count stops growing between two polls or a batch is there, so that a lone message
+    /// waits one interval at most.
+    fn catch_up(&mut self, from: u64) -> bool {
+        let mut seen = from;
         for _ in 0..self.catch_up_spins {
             for _ in 0..CATCH_UP_PAUSES {
                 std::hint::spin_loop();

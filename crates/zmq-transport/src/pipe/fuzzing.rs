@@ -3,8 +3,9 @@
 //! lock-free frame queue (`frames`, whose `unsafe` the target runs under AddressSanitizer)
 //! through every path the pipe takes it: single frames pushed at `write`, multi-frame
 //! messages at `flush`, frames read by value and into a place, rollbacks, hiccups that
-//! discard, closes from either side, and frames left in the queue when its ends are
-//! dropped; and the byte counts of send pacing along the way.
+//! discard, closes from either side, frames left in the queue when its ends are dropped,
+//! and a reader that polls when it catches up; and the byte counts of send pacing along
+//! the way.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -106,6 +107,11 @@ pub fn pipe_ops(data: &[u8]) {
                     r.set_hwm(hwm);
                 }
                 let _ = w.can_write();
+                // The reader's catch-up poll, on or off (a stream it trails, the empty
+                // queue it polls before it asks to be woken).
+                if op & 0x20 != 0 {
+                    r.set_catch_up_spin(op & 0x40 != 0);
+                }
             }
             7 if !model.reader_closed => {
                 r.hiccup();

@@ -610,6 +610,45 @@ fn a_catching_up_reader_still_asks_to_be_woken_when_nothing_comes() {
     assert_eq!(r.read(), Read::Closed, "no poll once the writer closed");
 }
 
+/// A catching-up reader that has read a batch since it last found none trails a stream:
+/// the few messages it finds next are read after its poll, not left behind, and a queue it
+/// then finds empty still asks to be woken.
+#[test]
+fn a_reader_trailing_a_stream_reads_the_few_messages_it_finds() {
+    let rec = Arc::new(Recorder::default());
+    let (mut w, mut r) = queue(0);
+    r.set_waker(rec.clone(), 1);
+    r.set_catch_up_spin(true);
+    let body = |i: u64| Frame::last(Bytes::copy_from_slice(&i.to_be_bytes()));
+    for i in 0..CATCH_UP_BATCH {
+        w.write(body(i));
+    }
+    w.flush();
+    for i in 0..CATCH_UP_BATCH {
+        assert_eq!(r.read(), Read::Frame(body(i)));
+    }
+    assert!(
+        r.trails_stream(false),
+        "a batch read since it last found none"
+    );
+    w.write(body(CATCH_UP_BATCH));
+    w.write(body(CATCH_UP_BATCH + 1));
+    w.flush();
+    assert_eq!(r.read(), Read::Frame(body(CATCH_UP_BATCH)));
+    assert_eq!(r.read(), Read::Frame(body(CATCH_UP_BATCH + 1)));
+    assert_eq!(r.read(), Read::Empty, "polled, then asked");
+    assert!(
+        !r.trails_stream(false),
+        "found none: a request's reply waits no poll"
+    );
+    w.write(body(0));
+    w.flush();
+    assert_eq!(rec.take(), [(1, Wakeup::Readable)]);
+    assert_eq!(r.read(), Read::Frame(body(0)));
+    r.set_catch_up_spin(false);
+    assert!(!r.trails_stream(false), "only a reader that polls");
+}
+
 #[test]
 fn a_catching_up_reader_takes_a_threaded_stream_in_order() {
     threaded_stream(20_000, true);
