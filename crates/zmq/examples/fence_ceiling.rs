@@ -7,17 +7,27 @@
 //! cargo run --release -p zmq --example fence_ceiling
 //! ```
 //!
-//! Arguments: items per run (default 20,000,000) and runs per mode (default 3, the best
+//! Arguments: items per run (default 20,000,000) and runs per cell (default 3, the best
 //! is printed).
 //!
-//! - `release`: the count is a plain store (`Ordering::Release`). A reader that went to
-//!   sleep could miss it, so a blocking queue cannot publish this way alone.
+//! The writer publishes its count in one of three ways (the rows):
+//! - `release`: a plain store (`Ordering::Release`). A reader that went to sleep could
+//!   miss it, so a blocking queue cannot publish this way alone.
 //! - `fenced`: the count is swapped in (`Ordering::SeqCst`, a locked instruction on x86),
 //!   as `zmq_transport::pipe::Writer::flush` stores its message count before it loads the
-//!   reader's waiting flag. The writer waits for the count's cache line, which the reader
-//!   has just read, at every message.
+//!   reader's waiting flag.
+//! - `mfence`: a plain store, then a full fence on its own (`fence(SeqCst)`): the other
+//!   way to order the count before a load, with no locked instruction on the count's line.
 //!
-//! PERFORMANCE.md, "The fourteenth pass", has the figures of this machine.
+//! The reader follows it in one of two ways (the columns):
+//! - `close`: it reads each item as soon as the count shows it, and polls the count
+//!   again at once when it has read all it knew of.
+//! - `batch`: it lets the writer get 8 items ahead before it reads (polling the count
+//!   four pause instructions apart meanwhile), as a pipe's reader that trails a stream
+//!   does (`zmq_transport::pipe::Reader`, `trails_stream`).
+//!
+//! PERFORMANCE.md, "The fourteenth pass" and "The fifteenth pass", has the figures of
+//! this machine.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -45,6 +55,7 @@ struct Ring {
 enum Mode {
     Release,
     Fenced,
+    Mfence,
 }
 
 impl Mode {
@@ -52,12 +63,40 @@ impl Mode {
         match self {
             Self::Release => "release",
             Self::Fenced => "fenced",
+            Self::Mfence => "mfence",
         }
     }
 }
 
+/// How far behind the writer the reader stays: at least this many items, unless the
+/// count stops growing (then it reads what is there).
+#[derive(Clone, Copy, PartialEq)]
+enum Follow {
+    Close,
+    Batch,
+}
+
+impl Follow {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Close => "close",
+            Self::Batch => "batch",
+        }
+    }
+
+    fn lag(self) -> u64 {
+        match self {
+            Self::Close => 1,
+            Self::Batch => 8,
+        }
+    }
+}
+
+/// Pause instructions between two polls of a reader that waits for a batch.
+const BATCH_PAUSES: u32 = 4;
+
 /// Items per second of one run.
-fn run(mode: Mode, items: u64) -> f64 {
+fn run(mode: Mode, follow: Follow, items: u64) -> f64 {
     let ring = Arc::new(Ring {
         written: Padded(AtomicU64::new(0)),
         read: Padded(AtomicU64::new(0)),
@@ -73,6 +112,16 @@ fn run(mode: Mode, items: u64) -> f64 {
         while read < items {
             if read == seen {
                 seen = ring.written.0.load(Ordering::Acquire);
+                // Wait for a batch while the count keeps growing (the last items of the
+                // run come without one).
+                let mut last = read;
+                while seen - read < follow.lag() && seen != last && seen < items {
+                    for _ in 0..BATCH_PAUSES {
+                        std::hint::spin_loop();
+                    }
+                    last = seen;
+                    seen = ring.written.0.load(Ordering::Acquire);
+                }
                 if read == seen {
                     std::hint::spin_loop();
                     continue;
@@ -107,6 +156,10 @@ fn run(mode: Mode, items: u64) -> f64 {
             Mode::Fenced => {
                 ring.written.0.swap(written, Ordering::SeqCst);
             }
+            Mode::Mfence => {
+                ring.written.0.store(written, Ordering::Release);
+                std::sync::atomic::fence(Ordering::SeqCst);
+            }
         }
     }
     let sum = reader.join().expect("the reader thread does not panic");
@@ -126,15 +179,24 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20_000_000);
     let runs: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
-    println!("{items} items of {} bytes, best of {runs} runs", WORDS * 8);
-    println!("{:<8} {:>14} {:>12}", "mode", "M items/s", "ns / item");
-    for mode in [Mode::Release, Mode::Fenced] {
-        let best = (0..runs).map(|_| run(mode, items)).fold(0.0_f64, f64::max);
-        println!(
-            "{:<8} {:>14.1} {:>12.1}",
-            mode.name(),
-            best / 1e6,
-            1e9 / best
-        );
+    println!(
+        "{items} items of {} bytes, best of {runs} runs; M items/s (ns per item)",
+        WORDS * 8
+    );
+    let follows = [Follow::Close, Follow::Batch];
+    print!("{:<8}", "writer");
+    for follow in follows {
+        print!(" {:>18}", format!("reader {}", follow.name()));
+    }
+    println!();
+    for mode in [Mode::Release, Mode::Fenced, Mode::Mfence] {
+        print!("{:<8}", mode.name());
+        for follow in follows {
+            let best = (0..runs)
+                .map(|_| run(mode, follow, items))
+                .fold(0.0_f64, f64::max);
+            print!(" {:>18}", format!("{:.1} ({:.1})", best / 1e6, 1e9 / best));
+        }
+        println!();
     }
 }
