@@ -10,6 +10,7 @@
 //! | `zmq-transport` | `zmtp-codec`, `zmq-security`                               |
 //! | `zmq`           | the four above                                             |
 //! | `zmq-cli`       | `zmq` and the layers below it                              |
+//! | `zmq-testkit`   | no workspace crate (test support, a dev-dependency only)   |
 //! | `xtask`         | no workspace crate                                         |
 //!
 //! Four checks enforce it:
@@ -60,6 +61,7 @@ pub(crate) const LAYERS: &[(&str, &[&str])] = &[
             "zmq-transport",
         ],
     ),
+    ("zmq-testkit", &[]),
     ("xtask", &[]),
 ];
 

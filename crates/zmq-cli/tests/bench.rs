@@ -6,38 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use zmq_testkit::pyzmq_libzmq as libzmq;
 
 const ZMQ: &str = env!("CARGO_BIN_EXE_zmq");
-
-/// pyzmq's bundled libzmq: in the venv of `ZMQ_INTEROP_PYTHON`, else in the workspace's
-/// `.tools` (which `cargo xtask tools` installs, as CI does).
-fn libzmq() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut venvs = vec![root.join(".tools")];
-    if let Some(python) = std::env::var_os("ZMQ_INTEROP_PYTHON") {
-        if let Some(venv) = Path::new(&python).parent().and_then(Path::parent) {
-            venvs.insert(0, venv.to_path_buf());
-        }
-    }
-    for venv in &venvs {
-        let Ok(lib) = std::fs::read_dir(venv.join("lib")) else {
-            continue;
-        };
-        for python in lib.flatten() {
-            let libs = python.path().join("site-packages/pyzmq.libs");
-            for entry in std::fs::read_dir(libs).into_iter().flatten().flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with("libzmq") && name.contains(".so") {
-                    return entry.path();
-                }
-            }
-        }
-    }
-    panic!(
-        "no libzmq to compare with: run `cargo xtask tools` (pyzmq bundles libzmq) or set \
-         ZMQ_INTEROP_PYTHON to a Python with pyzmq; looked in {venvs:?}"
-    );
-}
 
 fn out_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("zmq-bench-test-{}-{name}", std::process::id()));

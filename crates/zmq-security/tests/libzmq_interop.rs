@@ -21,32 +21,11 @@ use zmq_security::{
     CryptoFailure, CurveCipher, CurveKeyPair, Established, FailureClass, Handshake,
     HandshakeConfig, HandshakeError, MechanismConfig, ZapReply, ZapRequest, ZapStatus,
 };
+use zmq_testkit::python_with_curve;
 use zmtp_codec::{Command, Decoder, Item, SocketType, Version, WriteBatch};
 
 /// How long any single read may block before the test fails.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn python() -> PathBuf {
-    let candidate = std::env::var_os("ZMQ_INTEROP_PYTHON")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/python");
-            venv.exists().then_some(venv)
-        })
-        .unwrap_or_else(|| PathBuf::from("python3"));
-    let ok = Process::new(&candidate)
-        .args(["-c", "import zmq; assert zmq.has('curve')"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "the libzmq interop tests need a Python with pyzmq (and CURVE), and {} has none: run \
-         `cargo xtask tools` (it installs one into .tools/) or set ZMQ_INTEROP_PYTHON",
-        candidate.display()
-    );
-    candidate
-}
 
 /// A running libzmq peer; closing its stdin tells it to exit.
 struct LibzmqPeer {
@@ -72,7 +51,7 @@ impl LibzmqPeer {
     fn spawn(args: &[&str]) -> Self {
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/libzmq_security_peer.py");
-        let mut child = Process::new(python())
+        let mut child = Process::new(python_with_curve())
             .arg(script)
             .args(args)
             .stdin(Stdio::piped())

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command as Process, Stdio};
 use std::time::Duration;
 
+use zmq_testkit::python;
 use zmtp_codec::bytes::{Bytes, BytesMut};
 use zmtp_codec::greeting::{Progress, Rest};
 use zmtp_codec::metadata::{IDENTITY, SOCKET_TYPE};
@@ -23,28 +24,6 @@ use zmtp_codec::{
 
 /// How long any single read may block before the test fails.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn python() -> PathBuf {
-    let candidate = std::env::var_os("ZMQ_INTEROP_PYTHON")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/python");
-            venv.exists().then_some(venv)
-        })
-        .unwrap_or_else(|| PathBuf::from("python3"));
-    let ok = Process::new(&candidate)
-        .args(["-c", "import zmq"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "the libzmq interop tests need a Python with pyzmq, and {} has none: run \
-         `cargo xtask tools` (it installs one into .tools/) or set ZMQ_INTEROP_PYTHON",
-        candidate.display()
-    );
-    candidate
-}
 
 /// A running libzmq peer; closing its stdin tells it to exit.
 struct LibzmqPeer {

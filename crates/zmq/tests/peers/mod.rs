@@ -24,29 +24,7 @@ pub(crate) const TIMEOUT_MS: i32 = 10_000;
 /// A multipart message, one vector per frame.
 pub(crate) type Msg = Vec<Vec<u8>>;
 
-/// The Python to run the peer with: `ZMQ_INTEROP_PYTHON`, else `.tools/bin/python`, else
-/// `python3`; fails the test, saying how to get one, if it has no pyzmq.
-pub(crate) fn python() -> PathBuf {
-    let candidate = std::env::var_os("ZMQ_INTEROP_PYTHON")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/python");
-            venv.exists().then_some(venv)
-        })
-        .unwrap_or_else(|| PathBuf::from("python3"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import zmq"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "the libzmq interop tests need a Python with pyzmq, and {} has none: run \
-         `cargo xtask tools` (it installs one into .tools/) or set ZMQ_INTEROP_PYTHON",
-        candidate.display()
-    );
-    candidate
-}
+pub(crate) use zmq_testkit::python;
 
 /// A running `libzmq_peer.py`; it exits when dropped (its stdin closes).
 pub(crate) struct Libzmq {
