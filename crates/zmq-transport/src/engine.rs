@@ -42,7 +42,7 @@ use crate::errno;
 use crate::heartbeat::{Expiry, Heartbeat, PingSettings};
 use crate::monitor::{self, EventKind, MonitorEvent};
 use crate::options::TransportOptions;
-use crate::pipe::{pipe_pair, DirectRead, PipeEnd, Read as PipeRead, Wake, Wakeup};
+use crate::pipe::{pipe_pair, DirectRead, PipeEnd, Wake, Wakeup};
 use crate::reactor::{Ctx, Key, Scheduled, TimerId, TimerKind, Timers};
 use crate::readbuf::{ReadSpace, MIN_SPARE, READ_CHUNK};
 use crate::recycle;
@@ -1043,12 +1043,28 @@ impl Engine {
                 }
                 break;
             }
+            // The common case first: a small data frame, copied from the input straight
+            // into the pipe's slot (not returned through memory as an item).
+            if self.opener.is_none()
+                && !awaiting
+                && self.body_done.is_none()
+                && decoder
+                    .decode_small(&mut self.input, |body, more| {
+                        pipe.writer.write_copy(body, more);
+                    })
+                    .is_some()
+            {
+                if let Some(hb) = &mut self.heartbeat {
+                    hb.on_frame();
+                }
+                continue;
+            }
             let decoded = match self.body_done.take() {
                 Some(body) => decoder.decode_body(body).map(Some),
                 None => decoder.decode(&mut self.input),
             };
             let item = match decoded {
-                // The common case first, the data frame moved once, into the pipe.
+                // Any other data frame, moved once, into the pipe.
                 Ok(Some(Item::Data { body, more })) if self.opener.is_none() => {
                     if let Some(hb) = &mut self.heartbeat {
                         hb.on_frame();
@@ -1315,6 +1331,11 @@ impl Engine {
             return Ok(false);
         };
         let mut progress = false;
+        // Each frame is read into this one place and encoded from there: returned by
+        // value, it went through memory in pieces of other sizes than it was stored in,
+        // and each such load waited for those stores (PERFORMANCE.md, "The sixteenth
+        // pass").
+        let mut f = Frame::default();
         while self.out.len() < OUT_BATCH {
             if self.out_at_start && heartbeats {
                 progress |= queue_heartbeat(
@@ -1324,41 +1345,37 @@ impl Engine {
                     &mut self.out,
                 )?;
             }
-            match pipe.reader.read() {
-                PipeRead::Frame(f) => {
-                    let at_start = std::mem::replace(&mut self.out_at_start, !f.more);
-                    // A subscriber's single-frame message starting with 1 or 0 is a
-                    // subscription: a command for ZMTP 3.1 peers, a data frame for older.
-                    let subscription = self.subscriber
-                        && at_start
-                        && !f.more
-                        && matches!(f.data.first(), Some(0 | 1));
-                    match (&mut self.sealer, subscription) {
-                        (Some(sealer), true) => sealer
-                            .seal_subscription(f.data[0] == 1, &f.data[1..], &mut self.out)
-                            .map_err(EngineEnd::Crypto)?,
-                        (Some(sealer), false) => sealer
-                            .seal_data(f.more, &f.data, &mut self.out)
-                            .map_err(EngineEnd::Crypto)?,
-                        (None, true) => self.out.push_subscription(f.data[0] == 1, &f.data[1..]),
-                        (None, false) if !self.out.copies(f.data.len()) => {
-                            self.out.push_data(f.more, f.data);
-                            progress = true;
-                            continue;
-                        }
-                        (None, false) => self.out.push_data_copy(f.more, &f.data),
-                    }
-                    // Copied into the batch: the body, likely cut from a chunk the
-                    // sending thread cuts the next ones from, is dropped with others.
-                    recycle::release(f.data);
-                    progress = true;
-                }
-                PipeRead::Empty => break,
-                PipeRead::Closed => {
+            if !pipe.reader.next_frame_into(&mut f) {
+                if pipe.reader.is_finished() {
                     progress |= !self.out_closed;
                     self.out_closed = true;
-                    break;
                 }
+                break;
+            }
+            progress = true;
+            let at_start = std::mem::replace(&mut self.out_at_start, !f.more);
+            // A subscriber's single-frame message starting with 1 or 0 is a
+            // subscription: a command for ZMTP 3.1 peers, a data frame for older.
+            let subscription =
+                self.subscriber && at_start && !f.more && matches!(f.data.first(), Some(0 | 1));
+            match (&mut self.sealer, subscription) {
+                (Some(sealer), true) => sealer
+                    .seal_subscription(f.data[0] == 1, &f.data[1..], &mut self.out)
+                    .map_err(EngineEnd::Crypto)?,
+                (Some(sealer), false) => sealer
+                    .seal_data(f.more, &f.data, &mut self.out)
+                    .map_err(EngineEnd::Crypto)?,
+                (None, true) => self.out.push_subscription(f.data[0] == 1, &f.data[1..]),
+                (None, false) if !self.out.copies(f.data.len()) => {
+                    self.out.push_data(f.more, std::mem::take(&mut f.data));
+                    continue;
+                }
+                (None, false) => self.out.push_data_copy(f.more, &f.data),
+            }
+            if !f.data.is_inline() {
+                // Copied into the batch: the body, likely cut from a chunk the sending
+                // thread cuts the next ones from, is dropped with others.
+                recycle::release(std::mem::take(&mut f.data));
             }
         }
         Ok(progress)

@@ -10,6 +10,7 @@ use crate::decode::{Decoder, Item};
 use crate::frame::FrameFormat;
 use crate::greeting::{GreetingReader, Progress};
 use crate::metadata::Metadata;
+use crate::msg::{Payload, INLINE_MAX};
 use crate::{z85, Command};
 
 /// The message size limit the decoder targets run with.
@@ -76,6 +77,27 @@ fn new_decoder(format: FrameFormat) -> Decoder {
 fn drain(decoder: &mut Decoder, input: &mut BytesMut) -> Result<(), ()> {
     loop {
         let before = input.len();
+        // The small-frame path reads what `decode` would: checked against `decode` run on
+        // a copy of the decoder and of the input's first bytes (all a small frame takes).
+        let mut shadow = (
+            decoder.clone(),
+            BytesMut::from(&input[..input.len().min(2 + INLINE_MAX)]),
+        );
+        let small =
+            decoder.decode_small(input, |body, more| (Payload::copy_from_slice(body), more));
+        if let Some((body, more)) = small {
+            let shadow_before = shadow.1.len();
+            let expected = shadow.0.decode(&mut shadow.1);
+            assert_eq!(expected, Ok(Some(Item::Data { body, more })));
+            assert_eq!(before - input.len(), shadow_before - shadow.1.len());
+            assert_eq!(shadow.0.pending_body(), decoder.pending_body());
+            continue;
+        }
+        assert_eq!(
+            input.len(),
+            before,
+            "a declined small frame consumes nothing"
+        );
         match decoder.decode(input) {
             Ok(Some(item)) => {
                 let body_len = match &item {

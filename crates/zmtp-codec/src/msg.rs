@@ -65,7 +65,7 @@ impl Inline {
     const EMPTY: Self = Self { words: [0; 4] };
 
     /// `data` (at most [`INLINE_MAX`] bytes) and its count.
-    #[inline]
+    #[inline(always)]
     fn new(data: &[u8]) -> Self {
         let n = data.len();
         let part = |i: usize| word(&data[n.min(8 * i)..n.min(8 * i + 8)]);
@@ -100,7 +100,7 @@ impl Inline {
 
 /// Up to 8 bytes as a little-endian word, the rest zero, read in at most two loads that
 /// may overlap (no byte-by-byte copy through memory).
-#[inline]
+#[inline(always)]
 fn word(data: &[u8]) -> u64 {
     let n = data.len();
     if n >= 4 {
