@@ -29,6 +29,7 @@ mod reactor;
 mod readbuf;
 pub mod recycle;
 pub mod runtime;
+pub mod sched;
 mod socks;
 mod stream;
 mod zap;

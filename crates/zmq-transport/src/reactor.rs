@@ -33,6 +33,7 @@ use crate::pipe::{DirectRead, PipeEnd, Wake, Wakeup};
 use crate::recycle;
 use crate::runtime::display_addr;
 use crate::runtime::{EndpointId, SocketLink};
+use crate::sched::IoScheduling;
 use crate::stream::{self, Listener, Stream, UnixAddr};
 use crate::zap::ZapRouter;
 
@@ -199,7 +200,11 @@ pub(crate) struct IoThread {
 }
 
 impl IoThread {
-    pub(crate) fn spawn(index: usize, zap: Arc<ZapRouter>) -> io::Result<Self> {
+    pub(crate) fn spawn(
+        index: usize,
+        zap: Arc<ZapRouter>,
+        scheduling: IoScheduling,
+    ) -> io::Result<Self> {
         let shared = Arc::new(IoShared {
             poller: Poller::new()?,
             mailbox: Mutex::new(Vec::new()),
@@ -209,9 +214,16 @@ impl IoThread {
             idle_lock: Mutex::new(()),
         });
         let for_thread = Arc::clone(&shared);
+        let (scheduled_tx, scheduled) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name(format!("zmq-io-{index}"))
-            .spawn(move || Reactor::new(for_thread, zap).run())?;
+            .spawn(move || {
+                scheduling.apply();
+                let _ = scheduled_tx.send(());
+                Reactor::new(for_thread, zap).run();
+            })?;
+        // Scheduled as asked before anything runs on it (or gone, if it could not start).
+        let _ = scheduled.recv();
         Ok(Self {
             shared,
             thread: Some(thread),

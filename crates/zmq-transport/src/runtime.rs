@@ -20,6 +20,7 @@ use crate::monitor::{self, EventKind, MonitorEvent};
 use crate::options::TransportOptions;
 use crate::pipe::{pipe_pair, PipeEnd};
 use crate::reactor::{Command, ConnectSpec, IoThread, ListenSpec, Target};
+use crate::sched::IoScheduling;
 use crate::stream::{self, Listener, UnixAddr};
 use crate::zap::{Authorizer, ZapRouter};
 
@@ -232,12 +233,18 @@ impl fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// Starts `io_threads` I/O threads (at least one).
+    /// Starts `io_threads` I/O threads (at least one), scheduled by default
+    /// ([`IoScheduling`]).
     pub fn new(io_threads: usize) -> io::Result<Self> {
+        Self::with_scheduling(io_threads, IoScheduling::default())
+    }
+
+    /// Starts `io_threads` I/O threads (at least one), scheduled as `scheduling` asks.
+    pub fn with_scheduling(io_threads: usize, scheduling: IoScheduling) -> io::Result<Self> {
         let inproc = Arc::new(Mutex::new(Inproc::default()));
         let zap = Arc::new(ZapRouter::new(Arc::clone(&inproc)));
         let threads = (0..io_threads.max(1))
-            .map(|i| IoThread::spawn(i, Arc::clone(&zap)))
+            .map(|i| IoThread::spawn(i, Arc::clone(&zap), scheduling))
             .collect::<io::Result<Vec<_>>>()?;
         Ok(Self {
             threads,

@@ -397,6 +397,77 @@ fn context_options() {
     ctx.socket(zmq::PAIR).unwrap();
 }
 
+/// The thread ids of this process's I/O threads with their scheduling policies (field 41
+/// of `/proc/self/task/*/stat`).
+#[cfg(target_os = "linux")]
+fn io_thread_policies() -> std::collections::HashMap<String, u32> {
+    let mut found = std::collections::HashMap::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The name is in parentheses and may hold spaces: fields are counted after it.
+        let Some((name, rest)) = stat.split_once(" (").and_then(|(_, r)| r.rsplit_once(") "))
+        else {
+            continue;
+        };
+        if let (true, Some(policy)) = (name.starts_with("zmq-io-"), rest.split(' ').nth(38)) {
+            let id = task.file_name().to_string_lossy().into_owned();
+            found.insert(id, policy.parse().unwrap());
+        }
+    }
+    found
+}
+
+/// The policies of the I/O threads `ctx` starts with its first socket.
+#[cfg(target_os = "linux")]
+fn policies_of_new_io_threads(ctx: &zmq::Context) -> Vec<u32> {
+    let before = io_thread_policies();
+    let s = ctx.socket(zmq::PUSH).unwrap();
+    s.bind("tcp://127.0.0.1:*").unwrap();
+    let after = io_thread_policies();
+    after
+        .into_iter()
+        .filter(|(id, _)| !before.contains_key(id))
+        .map(|(_, policy)| policy)
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn context_thread_scheduling() {
+    const SCHED_OTHER: u32 = 0;
+    const SCHED_BATCH: u32 = 3;
+    let ctx = zmq::Context::new();
+    assert_eq!(ctx.get_thread_sched_policy().unwrap(), -1);
+    assert_eq!(ctx.get_thread_priority().unwrap(), -1);
+    assert_eq!(ctx.set_thread_sched_policy(-1), Err(zmq::Error::EINVAL));
+    assert_eq!(ctx.set_thread_priority(-2), Err(zmq::Error::EINVAL));
+    // Unset: SCHED_BATCH for threads that would run under the normal policy (the test's).
+    assert!(policies_of_new_io_threads(&ctx).contains(&SCHED_BATCH));
+    // libzmq's behaviour when asked for, with two I/O threads.
+    let ctx = zmq::Context::new();
+    ctx.set_io_threads(2).unwrap();
+    ctx.set_thread_sched_policy(0).unwrap();
+    assert_eq!(ctx.get_thread_sched_policy().unwrap(), 0);
+    let policies = policies_of_new_io_threads(&ctx);
+    assert_eq!(
+        policies.iter().filter(|&&p| p == SCHED_OTHER).count(),
+        2,
+        "{policies:?}"
+    );
+    // A priority the policy does not take leaves the threads as they were, and they work.
+    let ctx = zmq::Context::new();
+    ctx.set_thread_sched_policy(SCHED_OTHER as i32).unwrap();
+    ctx.set_thread_priority(99).unwrap();
+    assert_eq!(ctx.get_thread_priority().unwrap(), 99);
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
+    push.send("over tcp", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"over tcp");
+}
+
 /// Sends `n` numbered messages, then `last`, and returns what a reader that did not read
 /// meanwhile then receives, up to and including `last`.
 fn conflated(transport: &str, n: usize) -> Vec<String> {
