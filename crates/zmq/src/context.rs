@@ -105,7 +105,8 @@ impl Context {
     /// goes on queueing while it can (a stream of small messages through a core that both
     /// share is about a quarter faster, a round trip through the I/O threads of an idle
     /// machine over a third shorter; `zmq_transport::sched`). Set `SCHED_OTHER` (0) for
-    /// libzmq's behaviour; any other policy is kept as it is inherited.
+    /// libzmq's behaviour. An I/O thread that inherits another policy (a real-time one)
+    /// keeps it while this is unset.
     pub fn get_thread_sched_policy(&self) -> Result<i32> {
         Ok(self.inner.sched_policy.load(Ordering::Relaxed))
     }
@@ -131,6 +132,7 @@ impl Context {
 
     /// Sets `ZMQ_THREAD_PRIORITY` (0 or more, else `EINVAL`); takes effect if no socket
     /// was made yet. A priority outside the policy's range leaves the threads as they were.
+    /// No effect outside Linux.
     pub fn set_thread_priority(&self, value: i32) -> Result<()> {
         if value < 0 {
             return Err(Error::EINVAL);

@@ -1,11 +1,11 @@
 //! The `pipe_ops` fuzz target's driver: a queue's two ends under arbitrary operations, on
 //! one thread, checked against a model of what the reader must see. It exercises the
 //! lock-free frame queue (`frames`, whose `unsafe` the target runs under AddressSanitizer)
-//! through every path the pipe takes it: single frames pushed at `write`, multi-frame
-//! messages at `flush`, frames read by value and into a place, rollbacks, hiccups that
-//! discard, closes from either side, frames left in the queue when its ends are dropped,
-//! and a reader that polls when it catches up; and the byte counts of send pacing along
-//! the way.
+//! through every path the pipe takes it: single frames pushed at `write` (moved, copied
+//! from bytes or taken from a place), multi-frame messages at `flush`, frames read by
+//! value and into a place, rollbacks, hiccups that discard, closes from either side,
+//! frames left in the queue when its ends are dropped, and a reader that polls when it
+//! catches up; and the byte counts of send pacing along the way.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -61,15 +61,18 @@ pub fn pipe_ops(data: &[u8]) {
                 let arg = bytes.next().unwrap_or(0);
                 let more = op % 10 == 1;
                 let data = body(serial, usize::from(arg % 80));
-                serial += 1;
                 let mut frame = Frame::new(data.clone(), more);
-                // Both ways in: moved, or taken from a place (which is left empty).
-                if arg & 0x80 == 0 {
-                    w.write(frame);
-                } else {
+                // Every way in: moved, copied from bytes (every other frame), or taken
+                // from a place (which is left empty).
+                if arg & 0x80 != 0 {
                     w.write_from(&mut frame);
                     assert_eq!(frame, Frame::default(), "write_from leaves an empty frame");
+                } else if serial % 2 == 1 {
+                    w.write_copy(&frame.data, more);
+                } else {
+                    w.write(frame);
                 }
+                serial += 1;
                 if model.reader_closed {
                     continue;
                 }
