@@ -412,19 +412,11 @@ impl Writer {
     /// and not moved through memory on its way.
     #[inline]
     pub fn write_copy(&mut self, bytes: &[u8], more: bool) {
-        let s = &*self.shared;
-        if !more
-            && self.pending.is_empty()
-            && !s.reader_closed.load(Ordering::Relaxed)
-            && !s.conflate.load(Ordering::Relaxed)
-        {
+        if !self.shared.reader_closed.load(Ordering::Relaxed) && self.straight_in(more) {
             if let Some(data) = Payload::inline(bytes) {
-                // As in `write_with`, with the frame built once, in the one call that
-                // stores it (built in a closure called at three places, it was returned
-                // through memory).
-                self.written_bytes += bytes.len() as u64;
-                self.frames.push(Frame { data, more });
-                self.complete_msgs += 1;
+                // Built here, in the one call that stores it: built in `write_with`'s
+                // closure, called at three places, it was returned through memory.
+                self.push_whole(bytes.len(), Frame { data, more });
                 return;
             }
         }
@@ -432,6 +424,23 @@ impl Writer {
             data: Payload::copy_from_slice(bytes),
             more,
         });
+    }
+
+    /// Whether a frame written now goes straight into the queue: a whole message with
+    /// nothing before it held back, into a queue that does not conflate. Saves the round
+    /// trip through `pending` that single-frame messages, most of them, would make.
+    #[inline(always)]
+    fn straight_in(&self, more: bool) -> bool {
+        !more && self.pending.is_empty() && !self.shared.conflate.load(Ordering::Relaxed)
+    }
+
+    /// Pushes `frame` of `len` bytes, a whole message ([`Writer::straight_in`]): counted
+    /// (and so readable) at the next flush.
+    #[inline(always)]
+    fn push_whole(&mut self, len: usize, frame: Frame) {
+        self.written_bytes += len as u64;
+        self.frames.push(frame);
+        self.complete_msgs += 1;
     }
 
     /// The body of the writes: `take` gives the frame of `len` bytes, called once
@@ -445,18 +454,13 @@ impl Writer {
             self.complete_msgs = 0;
             return;
         }
-        let last = !more;
-        self.written_bytes += len as u64;
-        if last && self.pending.is_empty() && !self.shared.conflate.load(Ordering::Relaxed) {
-            // A whole message with nothing before it held back: straight into the queue,
-            // counted (and so readable) at the next flush. Saves the round trip through
-            // `pending` that single-frame messages, most of them, would make.
-            self.frames.push(take());
-            self.complete_msgs += 1;
+        if self.straight_in(more) {
+            self.push_whole(len, take());
             return;
         }
+        self.written_bytes += len as u64;
         self.pending.push_back(take());
-        if last {
+        if !more {
             self.complete_frames = self.pending.len();
             self.complete_msgs += 1;
         }
