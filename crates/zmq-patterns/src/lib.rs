@@ -274,8 +274,9 @@ pub trait Pattern: Send {
 
     /// [`Pattern::send`] of the frame at `frame`. A frame sent (or dropped, or refused
     /// for a reason other than `Again`) is taken from there; on [`PatternError::Again`]
-    /// (then with `None`) it is left in place for the next try. PUSH and DEALER hand the
-    /// frame down through [`Peers::write_from`]; the others take it here and send it with
+    /// (then with `None`) it is left in place for the next try. PUSH, DEALER, REQ and REP
+    /// hand the frame itself down through [`Peers::write_from`] (a runtime may recognise
+    /// it there by its address); the others take it here and send it with
     /// [`Pattern::send`].
     ///
     /// # Errors

@@ -116,8 +116,14 @@ impl Pattern for Rep {
 
     fn write_activated(&mut self, _peer: PeerId) {}
 
-    fn send(&mut self, frame: Frame, peers: &mut dyn Peers) -> Result<(), PatternError> {
+    fn send(&mut self, mut frame: Frame, peers: &mut dyn Peers) -> Result<(), PatternError> {
+        self.send_from(&mut frame, peers)
+    }
+
+    /// The body's frames go down through [`Peers::write_from`], after the envelope.
+    fn send_from(&mut self, frame: &mut Frame, peers: &mut dyn Peers) -> Result<(), PatternError> {
         let State::Replying(out) = self.state else {
+            drop(core::mem::take(frame));
             return Err(PatternError::Fsm);
         };
         let more = frame.more;
@@ -127,16 +133,22 @@ impl Pattern for Rep {
                     for part in self.envelope.drain(..) {
                         peers.write(peer, part);
                     }
-                    peers.write(peer, frame);
+                    peers.write_from(peer, frame);
                     Outbound::To(peer)
                 }
-                _ => Outbound::Dropping,
+                _ => {
+                    drop(core::mem::take(frame));
+                    Outbound::Dropping
+                }
             },
             Outbound::To(peer) => {
-                peers.write(peer, frame);
+                peers.write_from(peer, frame);
                 out
             }
-            Outbound::Dropping => out,
+            Outbound::Dropping => {
+                drop(core::mem::take(frame));
+                out
+            }
         };
         self.state = if more {
             State::Replying(out)

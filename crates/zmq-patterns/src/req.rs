@@ -80,8 +80,8 @@ impl Req {
         }
     }
 
-    /// Writes the request prefix to the next peer with room; hands `frame` back if none.
-    fn begin_request(&mut self, frame: Frame, peers: &mut dyn Peers) -> Result<Frame, Frame> {
+    /// Writes the request prefix to the next peer with room; `false` if none has room.
+    fn begin_request(&mut self, peers: &mut dyn Peers) -> bool {
         let id = self.correlate.then(|| self.request_id.wrapping_add(1));
         let mut first = match id {
             Some(id) => Frame::more(Bytes::copy_from_slice(&id.to_le_bytes())),
@@ -89,7 +89,7 @@ impl Req {
         };
         self.reply_peer = match self.lb.send(&mut first, peers) {
             Sent::To(peer) => Some(peer),
-            Sent::Blocked => return Err(frame),
+            Sent::Blocked => return false,
             Sent::Dropped => None,
         };
         if let Some(id) = id {
@@ -102,7 +102,7 @@ impl Req {
         self.inbox.clear();
         self.fq.drain(peers, &mut self.inbox);
         self.inbox.clear();
-        Ok(frame)
+        true
     }
 
     /// Finds the reply to the current request and leaves its body in the inbox.
@@ -168,9 +168,18 @@ impl Pattern for Req {
         self.lb.activated(peer);
     }
 
-    fn send(&mut self, frame: Frame, peers: &mut dyn Peers) -> Result<(), PatternError> {
+    fn send(&mut self, mut frame: Frame, peers: &mut dyn Peers) -> Result<(), PatternError> {
+        match self.send_from(&mut frame, peers) {
+            Err(PatternError::Again(None)) => Err(PatternError::Again(Some(frame))),
+            other => other,
+        }
+    }
+
+    /// The request's frames go down through [`Peers::write_from`], after its prefix.
+    fn send_from(&mut self, frame: &mut Frame, peers: &mut dyn Peers) -> Result<(), PatternError> {
         if matches!(self.state, State::Awaiting | State::Receiving) {
             if !self.relaxed {
+                drop(core::mem::take(frame));
                 return Err(PatternError::Fsm);
             }
             // Abandon the outstanding request (libzmq does so even if this send then
@@ -179,18 +188,15 @@ impl Pattern for Req {
             self.reply_peer = None;
             self.inbox.clear();
         }
-        let frame = if self.state == State::Idle {
-            let frame = self
-                .begin_request(frame, peers)
-                .map_err(|frame| PatternError::Again(Some(frame)))?;
+        if self.state == State::Idle {
+            if !self.begin_request(peers) {
+                return Err(PatternError::Again(None));
+            }
             self.state = State::Sending;
-            frame
-        } else {
-            frame
-        };
+        }
         let more = frame.more;
         // Inside a message: never blocks.
-        let _ = self.lb.send(&mut { frame }, peers);
+        let _ = self.lb.send(frame, peers);
         if !more {
             self.state = State::Awaiting;
         }

@@ -1,6 +1,7 @@
 //! The wait of a socket's thread on a connection it reads itself
 //! ([`crate::pipe::DirectRead`]): on the connection's stream and on the socket's own
-//! wake-up descriptor.
+//! wake-up descriptor. And the bytes a value to send borrows, which the socket's thread
+//! may write itself ([`crate::pipe::DirectWrite`]).
 
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
@@ -19,6 +20,38 @@ const SPIN: Duration = Duration::from_micros(50);
 pub fn spin_pays() -> bool {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from)) > 1
+}
+
+/// The bytes `value` borrows, when it is a reference to bytes (`&[u8]`, `&str`,
+/// `&Vec<u8>`, `&String`): what a send generic over the types that convert into a message
+/// can write from where they are ([`crate::pipe::DirectWrite`]), instead of copying them
+/// into a message of their own first. `None` for any other type (owned bytes, a message).
+pub fn borrowed_bytes<'v, T>(value: &'v T) -> Option<&'v [u8]> {
+    let id = typeid::of::<T>();
+    if id == typeid::of::<&[u8]>() {
+        Some(cast::<T, &'v [u8]>(value))
+    } else if id == typeid::of::<&str>() {
+        Some(cast::<T, &'v str>(value).as_bytes())
+    } else if id == typeid::of::<&Vec<u8>>() {
+        Some(cast::<T, &'v Vec<u8>>(value).as_slice())
+    } else if id == typeid::of::<&String>() {
+        Some(cast::<T, &'v String>(value).as_bytes())
+    } else {
+        None
+    }
+}
+
+/// `value` as a `&R`, for [`borrowed_bytes`] once it has found that `T` is `R` but for
+/// lifetimes: `T` is `&'a X` and `R` is `&'v X`, `'v` being the borrow of `value`.
+#[inline(always)]
+fn cast<T, R: Copy>(value: &T) -> &R {
+    // SAFETY: `T` and `R` have the same type id but for lifetimes (the caller checked),
+    // so the same layout. `'a` outlives `'v` (the borrow of `value`, a `&'v &'a X`,
+    // requires it), so reading the reference as `&'v X` only shortens it.
+    #[allow(unsafe_code)]
+    unsafe {
+        &*std::ptr::from_ref(value).cast::<R>()
+    }
 }
 
 /// What a socket's thread waits on in [`crate::pipe::DirectRead::wait`]: its wake-up
@@ -182,6 +215,28 @@ mod tests {
     use std::io::{Read, Write};
     use std::os::fd::{AsFd, AsRawFd};
     use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn borrowed_bytes_are_found_for_references_to_bytes_only() {
+        let vec = b"vector".to_vec();
+        let string = String::from("string");
+        let slice: &[u8] = b"slice";
+        assert_eq!(borrowed_bytes(&slice), Some(&b"slice"[..]));
+        assert_eq!(borrowed_bytes(&"str"), Some(&b"str"[..]));
+        assert_eq!(borrowed_bytes(&&vec), Some(&b"vector"[..]));
+        assert_eq!(borrowed_bytes(&&string), Some(&b"string"[..]));
+        // A borrow of any lifetime, not only 'static.
+        let local = vec.clone();
+        let short: &[u8] = &local[1..3];
+        assert_eq!(borrowed_bytes(&short), Some(&b"ec"[..]));
+        // Owned bytes, other references and arrays are not.
+        assert_eq!(borrowed_bytes(&vec), None);
+        assert_eq!(borrowed_bytes(&string), None);
+        assert_eq!(borrowed_bytes(&b"array"), None);
+        assert_eq!(borrowed_bytes(&&mut local.clone()[..]), None);
+        assert_eq!(borrowed_bytes(&bytes::Bytes::from_static(b"x")), None);
+        assert_eq!(borrowed_bytes(&7u64), None);
+    }
 
     fn watch_wait(
         poll: &mut DirectPoll,

@@ -42,7 +42,7 @@ use crate::errno;
 use crate::heartbeat::{Expiry, Heartbeat, PingSettings};
 use crate::monitor::{self, EventKind, MonitorEvent};
 use crate::options::TransportOptions;
-use crate::pipe::{pipe_pair, DirectRead, PipeEnd, Wake, Wakeup};
+use crate::pipe::{pipe_pair, DirectRead, DirectWrite, PipeEnd, Wake, Wakeup};
 use crate::reactor::{Ctx, Key, Scheduled, TimerId, TimerKind, Timers};
 use crate::readbuf::{ReadSpace, MIN_SPARE, READ_CHUNK};
 use crate::recycle;
@@ -144,6 +144,17 @@ enum Phase {
     Raw,
 }
 
+/// What [`Engine::write_frame_direct`] did with a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DirectWritten {
+    /// Nothing: the frame is to go through the pipe.
+    No,
+    /// All of it is written.
+    Whole,
+    /// Part of it is written; the rest waits in the engine for the stream to have room.
+    Partly,
+}
+
 pub(crate) struct Engine {
     stream: Stream,
     /// Bytes read and not yet decoded.
@@ -239,6 +250,10 @@ pub(crate) struct Engine {
     /// read it ([`Engine::begin_direct_read`]); published on the inbound pipe while the
     /// connection carries traffic.
     direct_reader: Option<Arc<dyn DirectRead>>,
+    /// What lets the socket's thread write a large frame from the caller's buffer
+    /// ([`Engine::write_frame_direct`]); published on the outbound pipe while the
+    /// connection carries traffic.
+    direct_writer: Option<Arc<dyn DirectWrite>>,
     /// The socket's thread is waiting for input on the stream: the I/O thread does not
     /// read meanwhile.
     reader_away: bool,
@@ -359,6 +374,7 @@ impl Engine {
             endpoint,
             direct_waker: None,
             direct_reader: None,
+            direct_writer: None,
             reader_away: false,
             reader_leased: false,
             lease_used: false,
@@ -386,6 +402,12 @@ impl Engine {
     pub(crate) fn set_direct(&mut self, waker: Arc<dyn Wake>, reader: Arc<dyn DirectRead>) {
         self.direct_waker = Some(waker);
         self.direct_reader = Some(reader);
+    }
+
+    /// Sets what lets the socket's thread write a frame itself
+    /// ([`Engine::write_frame_direct`]).
+    pub(crate) fn set_direct_writer(&mut self, writer: Arc<dyn DirectWrite>) {
+        self.direct_writer = Some(writer);
     }
 
     /// Called on the socket's thread before it waits for this connection's input itself:
@@ -512,6 +534,80 @@ impl Engine {
                 Err(_) => return false,
             }
         }
+    }
+
+    /// Called on the socket's thread with a data frame in the caller's buffer, after the
+    /// frames of its message not yet in the pipe, `prefix` ([`DirectWrite`]): if the
+    /// connection is idle as for [`Engine::write_direct`] and its outbound pipe holds
+    /// nothing, writes them all (the prefix and the headers gathered in one buffer, the
+    /// body from where it is) in one vectored write. What the stream does not take is
+    /// copied into `out`, for the I/O thread to write once the stream has room.
+    ///
+    /// Not after a CURVE handshake (each frame is sealed into a buffer of its own), nor
+    /// for a subscriber (its single-frame messages may be subscriptions).
+    pub(crate) fn write_frame_direct(
+        &mut self,
+        prefix: &[&Frame],
+        more: bool,
+        body: &[u8],
+    ) -> DirectWritten {
+        let idle = matches!(self.phase, Phase::Active(_))
+            && self.writable
+            && self.out.is_empty()
+            && !self.closing
+            && !self.out_closed
+            && self.failed.is_none()
+            && self.failing.is_none()
+            && !self.heartbeat_due
+            && self.pong.is_none()
+            && self.sealer.is_none()
+            && !self.subscriber;
+        if !idle
+            || self
+                .pipe
+                .as_mut()
+                .is_none_or(|pipe| pipe.reader.has_frame())
+        {
+            return DirectWritten::No;
+        }
+        let encoder = *self.out.encoder();
+        let mut head: SmallVec<[u8; 64]> = SmallVec::new();
+        for frame in prefix {
+            head.extend_from_slice(encoder.data_header(frame.more, frame.len()).as_bytes());
+            head.extend_from_slice(&frame.data);
+        }
+        head.extend_from_slice(encoder.data_header(more, body.len()).as_bytes());
+        let n = loop {
+            match self
+                .stream
+                .write_vectored(&[IoSlice::new(&head), IoSlice::new(body)])
+            {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if e.kind() == io::ErrorKind::WouldBlock {
+                        self.writable = false;
+                    }
+                    // Anything else is left to the I/O thread, which meets it itself.
+                    return DirectWritten::No;
+                }
+            }
+        };
+        if n == 0 {
+            return DirectWritten::No;
+        }
+        self.out_at_start = !more;
+        if n == head.len() + body.len() {
+            return DirectWritten::Whole;
+        }
+        // A short write: the stream's buffer is full. The rest waits in `out`.
+        self.writable = false;
+        if n < head.len() {
+            self.out.push_raw(&head[n..]);
+        }
+        self.out
+            .push_bytes(recycle::copy(&body[n.saturating_sub(head.len())..]));
+        DirectWritten::Partly
     }
 
     /// One read of traffic into `input`, with what it says of the stream: end of file,
@@ -1211,6 +1307,7 @@ impl Engine {
         pipe.writer.set_waker(Arc::clone(ctx.waker), ctx.key as u64);
         pipe.writer.set_metadata(metadata);
         pipe.writer.set_direct_reader(self.direct_reader.clone());
+        pipe.reader.set_direct_writer(self.direct_writer.clone());
         // An unversioned ZMTP 1.0 peer sends no subscriptions: a publisher subscribes it to
         // everything, as libzmq does (`process_routing_id_msg`).
         if unversioned && matches!(self.options.socket_type, SocketType::Pub | SocketType::XPub) {
@@ -1405,8 +1502,9 @@ impl Engine {
                 EngineEnd::Drained | EngineEnd::Terminated | EngineEnd::Detached
             );
         if let Some(pipe) = &self.pipe {
-            // The socket's thread can no longer read for this connection.
+            // The socket's thread can no longer read or write for this connection.
             pipe.writer.set_direct_reader(None);
+            pipe.reader.set_direct_writer(None);
         }
         match self.pipe.take() {
             Some(mut pipe) if keep => {

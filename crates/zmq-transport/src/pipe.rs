@@ -90,6 +90,19 @@ pub trait DirectRead: Send + Sync {
     fn release(&self);
 }
 
+/// A connection the socket's own thread may write a whole frame to from the caller's
+/// buffer, when nothing is queued ahead of it: the copy `send(&[u8])` would make of a
+/// large message into a new one, and the hand-over to the I/O thread, are spared.
+pub trait DirectWrite: Send + Sync {
+    /// Writes the frames `prefix` (the frames of the message before this one, not yet
+    /// published on the pipe: [`Writer::unfinished`]) and the data frame `body` (`more`:
+    /// more frames of its message follow) now, if the connection is idle (traffic flowing,
+    /// nothing of its own waiting to be written, nothing in the pipe, writable). What the
+    /// stream does not take at once is copied and left to the I/O thread. `false`: nothing
+    /// was written, and the frames are to be sent through the pipe as usual.
+    fn write_frame(&self, prefix: &[&Frame], more: bool, body: &[u8]) -> bool;
+}
+
 type Waker = Option<(Arc<dyn Wake>, u64)>;
 
 /// A counter on a cache line of its own: `written` changes at every flush on the writer's
@@ -140,6 +153,8 @@ struct Shared {
     metadata_epoch: AtomicU64,
     /// A direct reader is published in `rare` (checked without locking).
     has_direct_reader: AtomicBool,
+    /// A direct writer is published in `rare` (checked without locking).
+    has_direct_writer: AtomicBool,
     rare: Mutex<Rare>,
     /// The high-water mark in effect (0: none), boost included.
     hwm: AtomicU64,
@@ -164,6 +179,8 @@ struct Rare {
     metadata: Option<Arc<Metadata>>,
     /// The connection behind the writer, when the reader's thread may read it itself.
     direct_reader: Option<Arc<dyn DirectRead>>,
+    /// The connection behind the reader, when the writer's thread may write to it itself.
+    direct_writer: Option<Arc<dyn DirectWrite>>,
 }
 
 impl Shared {
@@ -239,6 +256,7 @@ pub fn queue(hwm: usize) -> (Writer, Reader) {
         discard_before: AtomicU64::new(0),
         metadata_epoch: AtomicU64::new(0),
         has_direct_reader: AtomicBool::new(false),
+        has_direct_writer: AtomicBool::new(false),
         rare: Mutex::new(Rare::default()),
         hwm: AtomicU64::new(hwm),
         lwm: AtomicU64::new(hwm.div_ceil(2)),
@@ -538,7 +556,14 @@ impl Writer {
         rare.direct_reader = reader;
     }
 
-    /// Discards the frames of an unfinished message.
+    /// The frames of the message begun and not finished, oldest first (not yet visible
+    /// to the reader).
+    pub fn unfinished(&self) -> impl Iterator<Item = &Frame> {
+        self.pending.range(self.complete_frames..)
+    }
+
+    /// Discards the frames of an unfinished message (also once they were sent some other
+    /// way, [`DirectWrite`]).
     pub fn rollback(&mut self) {
         for frame in self.pending.drain(self.complete_frames..) {
             self.written_bytes -= frame.len() as u64;
@@ -618,6 +643,15 @@ impl Writer {
     /// Whether a message has been begun and not finished.
     pub fn in_message(&self) -> bool {
         self.pending.len() > self.complete_frames
+    }
+
+    /// The connection behind the reader, if this writer's thread may write a frame to it
+    /// itself ([`DirectWrite`]).
+    pub fn direct_writer(&self) -> Option<Arc<dyn DirectWrite>> {
+        if !self.shared.has_direct_writer.load(Ordering::Acquire) {
+            return None;
+        }
+        self.shared.rare.lock().direct_writer.clone()
     }
 
     /// Messages queued and not yet read (pushed or not).
@@ -758,6 +792,16 @@ impl Reader {
     /// the queue empty, or when the writer closes.
     pub fn set_waker(&self, waker: Arc<dyn Wake>, token: u64) {
         self.shared.rare.lock().reader_waker = Some((waker, token));
+    }
+
+    /// Publishes (or withdraws) the connection the writer's thread may write to itself
+    /// ([`DirectWrite`]).
+    pub fn set_direct_writer(&self, writer: Option<Arc<dyn DirectWrite>>) {
+        let mut rare = self.shared.rare.lock();
+        self.shared
+            .has_direct_writer
+            .store(writer.is_some(), Ordering::Release);
+        rare.direct_writer = writer;
     }
 
     /// The next frame. After a frame with `more`, the next read returns the next frame of

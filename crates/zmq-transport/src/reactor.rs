@@ -23,13 +23,14 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use slab::Slab;
+use zmtp_codec::Frame;
 
 use crate::direct::DirectPoll;
 use crate::endpoint::Host;
-use crate::engine::{Engine, EngineEnd, Owner};
+use crate::engine::{DirectWritten, Engine, EngineEnd, Owner};
 use crate::monitor::{self, EventKind};
 use crate::options::TransportOptions;
-use crate::pipe::{DirectRead, PipeEnd, Wake, Wakeup};
+use crate::pipe::{DirectRead, DirectWrite, PipeEnd, Wake, Wakeup};
 use crate::recycle;
 use crate::runtime::display_addr;
 use crate::runtime::{EndpointId, SocketLink};
@@ -325,7 +326,9 @@ type EngineCell = Arc<Mutex<Option<Box<Engine>>>>;
 /// I/O thread, or is not idle), the I/O thread is woken as usual.
 ///
 /// It also lets the socket's thread wait for the connection's input and read it
-/// ([`DirectRead`], through [`Engine::begin_direct_read`] and [`Engine::end_direct_read`]).
+/// ([`DirectRead`], through [`Engine::begin_direct_read`] and [`Engine::end_direct_read`]),
+/// and, for every socket type, write a large frame from the caller's buffer
+/// ([`DirectWrite`], through [`Engine::write_frame_direct`]).
 struct DirectWaker {
     engine: Weak<Mutex<Option<Box<Engine>>>>,
     io: Arc<dyn Wake>,
@@ -404,6 +407,31 @@ impl DirectRead for DirectWaker {
             engine.end_read_lease();
             sync_interest(&self.shared, self.key, engine);
         }
+    }
+}
+
+impl DirectWrite for DirectWaker {
+    fn write_frame(&self, prefix: &[&Frame], more: bool, body: &[u8]) -> bool {
+        let Some(cell) = self.engine.upgrade() else {
+            return false;
+        };
+        // `try_lock`: an engine the I/O thread is running is not idle anyway.
+        let Some(mut guard) = cell.try_lock() else {
+            return false;
+        };
+        let Some(engine) = guard.as_mut() else {
+            return false;
+        };
+        let written = engine.write_frame_direct(prefix, more, body);
+        // After a short write, the I/O thread's poller watches for room to write the rest;
+        // if it could not be told to, the I/O thread is woken to find out itself.
+        sync_interest(&self.shared, self.key, engine);
+        let unwatched = written == DirectWritten::Partly && engine.watched != engine.interest();
+        drop(guard);
+        if unwatched {
+            self.io.wake(self.key as u64, Wakeup::Readable);
+        }
+        written != DirectWritten::No
     }
 }
 
@@ -812,16 +840,17 @@ impl Reactor {
             }
         }
         let cell: EngineCell = Arc::new(Mutex::new(None));
+        let direct = Arc::new(DirectWaker {
+            engine: Arc::downgrade(&cell),
+            io: Arc::clone(&self.waker),
+            shared: Arc::clone(&self.shared),
+            key,
+            id: DIRECT_IDS.fetch_add(1, Ordering::Relaxed),
+        });
         if engine.wants_direct_writes() {
-            let direct = Arc::new(DirectWaker {
-                engine: Arc::downgrade(&cell),
-                io: Arc::clone(&self.waker),
-                shared: Arc::clone(&self.shared),
-                key,
-                id: DIRECT_IDS.fetch_add(1, Ordering::Relaxed),
-            });
-            engine.set_direct(direct.clone(), direct);
+            engine.set_direct(direct.clone(), direct.clone());
         }
+        engine.set_direct_writer(direct);
         *cell.lock() = Some(Box::new(engine));
         self.sources.insert(Source::Engine(cell));
         self.drive_engine(key);

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
+use smallvec::SmallVec;
 use zmq_patterns::{Attach, Pattern, PatternError, PeerId, PeerInfo, Peers};
 use zmq_transport::direct::{spin_pays, DirectPoll};
 use zmq_transport::pipe::{pipe_pair, DirectRead, PipeEnd, Reader, Wake, Wakeup};
@@ -359,6 +360,34 @@ impl PeerTable {
             slot.pipe.reader.set_catch_up_spin(on);
         }
     }
+
+    /// Writes a data frame from the caller's buffer to `peer`'s connection now, after the
+    /// frames of its message this socket has written to the peer's pipe and not yet
+    /// published there, if nothing else this socket wrote to the peer waits in the pipe
+    /// and the connection is idle (`zmq_transport::pipe::DirectWrite`). Those frames are
+    /// then taken out of the pipe. `false`: nothing was written.
+    fn write_direct(&mut self, peer: PeerId, more: bool, body: &[u8]) -> bool {
+        let Some(slot) = self.slots.get_mut(peer) else {
+            return false;
+        };
+        let writer = &mut slot.pipe.writer;
+        if slot.closing || writer.queued() != 0 {
+            return false;
+        }
+        let Some(direct) = writer.direct_writer() else {
+            return false;
+        };
+        let written = {
+            let prefix: SmallVec<[&Frame; 4]> = writer.unfinished().collect();
+            direct.write_frame(&prefix, more, body)
+        };
+        if !written {
+            return false;
+        }
+        // Written with the body: out of the pipe.
+        writer.rollback();
+        true
+    }
 }
 
 impl Peers for PeerTable {
@@ -411,6 +440,52 @@ impl Peers for PeerTable {
             self.finished.push(peer)
         });
         read
+    }
+}
+
+/// The socket's peers while a frame borrowed from the caller is sent
+/// ([`Core::send_borrowed`]): the pattern routes an empty frame at `frame`, and when it
+/// hands that frame down to a peer, the body is written to the peer's connection from
+/// the caller's buffer if it is idle ([`PeerTable::write_direct`]), or copied into the
+/// frame and queued as usual.
+struct Borrowed<'a> {
+    peers: &'a mut PeerTable,
+    body: &'a [u8],
+    /// The frame the pattern was given (compared, never read through).
+    frame: *const Frame,
+}
+
+impl Peers for Borrowed<'_> {
+    fn can_write(&mut self, peer: PeerId) -> bool {
+        self.peers.can_write(peer)
+    }
+
+    fn write(&mut self, peer: PeerId, frame: Frame) {
+        self.peers.write(peer, frame);
+    }
+
+    fn write_from(&mut self, peer: PeerId, frame: &mut Frame) {
+        if std::ptr::eq(frame, self.frame) {
+            if self.peers.write_direct(peer, frame.more, self.body) {
+                // Taken, as `write_from` takes a frame.
+                *frame = Frame::default();
+                return;
+            }
+            frame.data = crate::message::copy_bytes(self.body);
+        }
+        self.peers.write_from(peer, frame);
+    }
+
+    fn rollback(&mut self, peer: PeerId) {
+        self.peers.rollback(peer);
+    }
+
+    fn read(&mut self, peer: PeerId) -> Option<Frame> {
+        self.peers.read(peer)
+    }
+
+    fn read_into(&mut self, peer: PeerId, out: &mut Frame) -> bool {
+        self.peers.read_into(peer, out)
     }
 }
 
@@ -902,9 +977,60 @@ impl Core {
     /// while the pattern says EAGAIN. The frame is moved once, into the peer's pipe
     /// (`Pattern::send_from`).
     pub(crate) fn send(&mut self, frame: &mut Frame, deadline: Deadline) -> Result<()> {
+        self.send_frame(frame, None, deadline)
+    }
+
+    /// Sends a data frame whose body is borrowed from the caller (`send(&[u8])` of a
+    /// large message): written to the connection from there when the socket type hands
+    /// its frames straight down to one peer (PUSH, DEALER, REQ, REP) and that peer's
+    /// connection is idle ([`PeerTable::write_direct`]), so that the body is not copied into a message
+    /// first; otherwise copied and sent as [`Core::send`] sends it.
+    pub(crate) fn send_borrowed(
+        &mut self,
+        body: &[u8],
+        more: bool,
+        deadline: Deadline,
+    ) -> Result<()> {
+        if matches!(
+            self.pattern.socket_type(),
+            SocketType::Push | SocketType::Dealer | SocketType::Req | SocketType::Rep
+        ) {
+            // The patterns of these types pass the frame they are given down to the peer
+            // they choose (`Pattern::send_from`, `Peers::write_from`), where `Borrowed`
+            // recognises it.
+            let mut frame = Frame::new(zmtp_codec::Payload::new(), more);
+            self.send_frame(&mut frame, Some(body), deadline)
+        } else {
+            let mut frame = Frame::new(crate::message::copy_bytes(body), more);
+            self.send_frame(&mut frame, None, deadline)
+        }
+    }
+
+    /// [`Core::send`], with the body of the frame at `frame` borrowed from the caller when
+    /// `borrowed` gives it ([`Borrowed`]). Inlined into each, so that a send of a frame of
+    /// its own does not test for a borrowed body at every try.
+    #[inline(always)]
+    fn send_frame(
+        &mut self,
+        frame: &mut Frame,
+        borrowed: Option<&[u8]>,
+        deadline: Deadline,
+    ) -> Result<()> {
         self.process_mailbox()?;
         loop {
-            match self.pattern.send_from(frame, &mut self.peers) {
+            let sent = match borrowed {
+                Some(body) => {
+                    let at = std::ptr::from_ref(frame);
+                    let mut peers = Borrowed {
+                        peers: &mut self.peers,
+                        body,
+                        frame: at,
+                    };
+                    self.pattern.send_from(frame, &mut peers)
+                }
+                None => self.pattern.send_from(frame, &mut self.peers),
+            };
+            match sent {
                 Ok(()) => {
                     if let Some(peer) = self.peers.pace_peer.take() {
                         if !matches!(deadline, Deadline::Now) {

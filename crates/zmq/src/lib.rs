@@ -192,9 +192,21 @@ pub trait Sendable {
 
 impl<T: Into<Message>> Sendable for T {
     fn send(self, socket: &Socket, flags: i32) -> Result<()> {
+        // A large part borrowed from the caller (`&[u8]`, `&str`, `&Vec<u8>`, `&String`)
+        // may be written to the connection from there, without the copy into a message.
+        if let Some(body) = zmq_transport::direct::borrowed_bytes(&self) {
+            if body.len() >= BORROWED_SEND_MIN {
+                return socket.send_borrowed(body, flags);
+            }
+        }
         socket.send_message(self.into(), flags)
     }
 }
+
+/// The size from which a part sent from a borrowed buffer is written from there when it
+/// can be (`Core::send_borrowed`): below it, the I/O thread's batching of several parts
+/// into one write is worth more than the copy spared.
+const BORROWED_SEND_MIN: usize = 64 * 1024;
 
 /// The libzmq version this library is wire- and API-compatible with.
 pub fn version() -> (i32, i32, i32) {

@@ -263,6 +263,20 @@ impl Socket {
         })
     }
 
+    /// [`Socket::send_message`] of a message part borrowed from the caller
+    /// ([`Core::send_borrowed`]).
+    pub(crate) fn send_borrowed(&self, body: &[u8], flags: i32) -> Result<()> {
+        self.with(|s| {
+            let more = flags & SNDMORE != 0;
+            let deadline = Deadline::from_timeout(s.options.sndtimeo, flags & DONTWAIT != 0);
+            s.core.send_borrowed(body, more, deadline)?;
+            s.close_requested_peers();
+            s.traffic.bytes_out += body.len() as u64;
+            s.traffic.messages_out += u64::from(!more);
+            Ok(())
+        })
+    }
+
     fn recv_frame(&self, flags: i32) -> Result<Message> {
         let mut msg = Message::new();
         self.recv(&mut msg, flags)?;

@@ -113,6 +113,7 @@ suite!(
     pair,
     req_rep,
     req_rep_written_by_the_callers,
+    borrowed_large_parts,
     req_rep_read_by_the_callers,
     req_rep_input_lease,
     req_router,
@@ -382,6 +383,113 @@ fn req_rep_written_by_the_callers(tr: Tr) {
     }
     for client in clients {
         drop(client.join().unwrap());
+    }
+}
+
+/// A part of 64 KiB or more sent from a borrowed buffer (`&[u8]`, `&Vec<u8>`, `&String`,
+/// `&str`) is written to an idle connection from there, after the parts of its message
+/// still in the pipe, and goes through the pipe otherwise (`Core::send_borrowed`): every
+/// part arrives whole and in order, whichever way each went. Large and small parts first,
+/// in the middle and last; messages that alternate between the two; parts larger than
+/// the kernel takes at once; a REQ's request after its id (`ZMQ_REQ_CORRELATE`) and a
+/// REP's reply after its envelope; a DEALER to a ROUTER.
+fn borrowed_large_parts(tr: Tr) {
+    // Printable, so that any part can be sent as a string too.
+    let make = |seed: usize, len: usize| -> String {
+        (0..len)
+            .map(|i| char::from(b'a' + ((i.wrapping_mul(7) ^ seed.wrapping_mul(13)) % 26) as u8))
+            .collect()
+    };
+    // Each part in one of the borrowed forms, by `k`.
+    let send = |s: &Socket, part: &String, k: usize, more: bool| {
+        let flags = if more { SNDMORE } else { 0 };
+        match k % 4 {
+            0 => s.send(part.as_bytes(), flags),
+            // The borrow is the point: `&Vec<u8>` is one of the borrowed forms.
+            #[allow(clippy::needless_borrows_for_generic_args)]
+            1 => s.send(&part.as_bytes().to_vec(), flags),
+            2 => s.send(part, flags),
+            _ => s.send(part.as_str(), flags),
+        }
+        .unwrap();
+    };
+    let send_msg = |s: &Socket, msg: &[String], k: usize| {
+        for (i, part) in msg.iter().enumerate() {
+            send(s, part, k + i, i + 1 < msg.len());
+        }
+    };
+    let check = |got: Vec<Vec<u8>>, msg: &[String], what: &str| {
+        assert_eq!(got.len(), msg.len(), "{tr:?} {what}: parts");
+        for (i, (g, m)) in got.iter().zip(msg).enumerate() {
+            assert!(
+                g == m.as_bytes(),
+                "{tr:?} {what}: part {i} ({} bytes)",
+                m.len()
+            );
+        }
+    };
+    let sizes = [3, 64 << 10, 100_000, 300 << 10];
+    let ctx = Context::new();
+
+    let pull = sock(&ctx, zmq::PULL);
+    let ep = bind(&pull, tr);
+    let push = sock(&ctx, zmq::PUSH);
+    push.connect(&ep).unwrap();
+    let mut messages = Vec::new();
+    for (i, &a) in sizes.iter().enumerate() {
+        messages.push(vec![make(i, a)]);
+        for (j, &b) in sizes.iter().enumerate() {
+            messages.push(vec![make(i, a), make(j + 10, b)]);
+            messages.push(vec![make(j, 5), make(i + 20, a), make(j + 30, b)]);
+        }
+    }
+    for k in 0..40 {
+        messages.push(vec![make(k, if k % 2 == 0 { 5 } else { 70_000 })]);
+    }
+    // More than the kernel takes at once.
+    messages.push(vec![make(99, 6 << 20)]);
+    messages.push(vec![make(98, 4 << 20), make(97, 7)]);
+    for (k, msg) in messages.iter().enumerate() {
+        send_msg(&push, msg, k);
+    }
+    for (k, msg) in messages.iter().enumerate() {
+        check(recv_parts(&pull), msg, &format!("PUSH message {k}"));
+    }
+
+    // Small kernel buffers: the large parts are written in part from the caller's buffer
+    // and in part by the I/O thread.
+    let rep = sock(&ctx, zmq::REP);
+    rep.set_sndbuf(32 << 10).unwrap();
+    rep.set_rcvbuf(32 << 10).unwrap();
+    let ep = bind(&rep, tr);
+    let req = sock(&ctx, zmq::REQ);
+    req.set_sndbuf(32 << 10).unwrap();
+    req.set_rcvbuf(32 << 10).unwrap();
+    req.set_req_correlate(true).unwrap();
+    req.set_req_relaxed(true).unwrap();
+    req.connect(&ep).unwrap();
+    for (k, &len) in sizes.iter().chain(&[5 << 20]).enumerate() {
+        let request = [make(k, len), make(k + 1, 4)];
+        send_msg(&req, &request, k);
+        check(recv_parts(&rep), &request, "request");
+        let reply = [make(k + 2, 9), make(k + 3, len)];
+        send_msg(&rep, &reply, k);
+        check(recv_parts(&req), &reply, "reply");
+    }
+
+    let router = sock(&ctx, zmq::ROUTER);
+    let ep = bind(&router, tr);
+    let dealer = sock(&ctx, zmq::DEALER);
+    dealer.connect(&ep).unwrap();
+    for (k, &len) in sizes.iter().enumerate() {
+        let msg = [make(k, len), make(k + 1, 2), make(k + 2, len)];
+        send_msg(&dealer, &msg, k);
+        let mut got = recv_parts(&router);
+        let id = got.remove(0);
+        check(got, &msg, "DEALER message");
+        router.send(&id, SNDMORE).unwrap();
+        send_msg(&router, &msg, k);
+        check(recv_parts(&dealer), &msg, "ROUTER message");
     }
 }
 
