@@ -32,6 +32,7 @@ use zmq_security::FailureClass;
 use zmq_security::{
     CurveOpener, CurveSealer, Handshake, HandshakeConfig, HandshakeError, ZapConfig,
 };
+use zmtp_codec::encode::Encoder;
 use zmtp_codec::limits::DEFAULT_HANDSHAKE_COMMAND_SIZE;
 use zmtp_codec::{
     Command, DecodeError, Decoder, Frame, Item, Mechanism, Metadata, SocketType, Version,
@@ -144,17 +145,6 @@ enum Phase {
     Raw,
 }
 
-/// What [`Engine::write_frame_direct`] did with a frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum DirectWritten {
-    /// Nothing: the frame is to go through the pipe.
-    No,
-    /// All of it is written.
-    Whole,
-    /// Part of it is written; the rest waits in the engine for the stream to have room.
-    Partly,
-}
-
 pub(crate) struct Engine {
     stream: Stream,
     /// Bytes read and not yet decoded.
@@ -251,9 +241,12 @@ pub(crate) struct Engine {
     /// connection carries traffic.
     direct_reader: Option<Arc<dyn DirectRead>>,
     /// What lets the socket's thread write a large frame from the caller's buffer
-    /// ([`Engine::write_frame_direct`]); published on the outbound pipe while the
+    /// ([`Engine::direct_encoder`]); published on the outbound pipe while the
     /// connection carries traffic.
     direct_writer: Option<Arc<dyn DirectWrite>>,
+    /// The socket's thread is writing a frame from the caller's buffer and waits for room
+    /// for the rest ([`Engine::hold_writes`]): the I/O thread writes nothing meanwhile.
+    writer_held: bool,
     /// The socket's thread is waiting for input on the stream: the I/O thread does not
     /// read meanwhile.
     reader_away: bool,
@@ -375,6 +368,7 @@ impl Engine {
             direct_waker: None,
             direct_reader: None,
             direct_writer: None,
+            writer_held: false,
             reader_away: false,
             reader_leased: false,
             lease_used: false,
@@ -405,7 +399,7 @@ impl Engine {
     }
 
     /// Sets what lets the socket's thread write a frame itself
-    /// ([`Engine::write_frame_direct`]).
+    /// ([`Engine::direct_encoder`]).
     pub(crate) fn set_direct_writer(&mut self, writer: Arc<dyn DirectWrite>) {
         self.direct_writer = Some(writer);
     }
@@ -536,21 +530,12 @@ impl Engine {
         }
     }
 
-    /// Called on the socket's thread with a data frame in the caller's buffer, after the
-    /// frames of its message not yet in the pipe, `prefix` ([`DirectWrite`]): if the
-    /// connection is idle as for [`Engine::write_direct`] and its outbound pipe holds
-    /// nothing, writes them all (the prefix and the headers gathered in one buffer, the
-    /// body from where it is) in one vectored write. What the stream does not take is
-    /// copied into `out`, for the I/O thread to write once the stream has room.
-    ///
-    /// Not after a CURVE handshake (each frame is sealed into a buffer of its own), nor
-    /// for a subscriber (its single-frame messages may be subscriptions).
-    pub(crate) fn write_frame_direct(
-        &mut self,
-        prefix: &[&Frame],
-        more: bool,
-        body: &[u8],
-    ) -> DirectWritten {
+    /// Called on the socket's thread before it writes a data frame from the caller's
+    /// buffer ([`DirectWrite`]): the encoder to frame it with, if the connection is idle as
+    /// for [`Engine::write_direct`] and its outbound pipe holds nothing. Not after a CURVE
+    /// handshake (each frame is sealed into a buffer of its own), nor for a subscriber (its
+    /// single-frame messages may be subscriptions).
+    pub(crate) fn direct_encoder(&mut self) -> Option<Encoder> {
         let idle = matches!(self.phase, Phase::Active(_))
             && self.writable
             && self.out.is_empty()
@@ -568,46 +553,51 @@ impl Engine {
                 .as_mut()
                 .is_none_or(|pipe| pipe.reader.has_frame())
         {
-            return DirectWritten::No;
+            return None;
         }
-        let encoder = *self.out.encoder();
-        let mut head: SmallVec<[u8; 64]> = SmallVec::new();
-        for frame in prefix {
-            head.extend_from_slice(encoder.data_header(frame.more, frame.len()).as_bytes());
-            head.extend_from_slice(&frame.data);
-        }
-        head.extend_from_slice(encoder.data_header(more, body.len()).as_bytes());
-        let n = loop {
-            match self
-                .stream
-                .write_vectored(&[IoSlice::new(&head), IoSlice::new(body)])
-            {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    if e.kind() == io::ErrorKind::WouldBlock {
-                        self.writable = false;
-                    }
-                    // Anything else is left to the I/O thread, which meets it itself.
-                    return DirectWritten::No;
-                }
-            }
-        };
-        if n == 0 {
-            return DirectWritten::No;
-        }
-        self.out_at_start = !more;
-        if n == head.len() + body.len() {
-            return DirectWritten::Whole;
-        }
-        // A short write: the stream's buffer is full. The rest waits in `out`.
+        Some(*self.out.encoder())
+    }
+
+    /// One vectored write of `head` then `body`, for the socket's thread
+    /// ([`Engine::direct_encoder`]).
+    pub(crate) fn write_pieces(&mut self, head: &[u8], body: &[u8]) -> io::Result<usize> {
+        self.stream
+            .write_vectored(&[IoSlice::new(head), IoSlice::new(body)])
+    }
+
+    /// The socket's thread wrote part of a frame and waits for room to write the rest
+    /// itself: until [`Engine::end_held_write`] or [`Engine::hand_over_write`], the I/O
+    /// thread writes nothing on this connection (no PING, no PONG: they would land inside
+    /// the frame) and is not woken for room to write.
+    pub(crate) fn hold_writes(&mut self) {
+        self.writer_held = true;
         self.writable = false;
-        if n < head.len() {
-            self.out.push_raw(&head[n..]);
+    }
+
+    /// The socket's thread wrote a whole frame (`more`: its message goes on), with or
+    /// without [`Engine::hold_writes`]. Returns whether the I/O thread must run: a PING or
+    /// PONG waits, held back while the frame was being written.
+    pub(crate) fn end_held_write(&mut self, more: bool) -> bool {
+        let held = std::mem::replace(&mut self.writer_held, false);
+        self.writable = true;
+        self.out_at_start = !more;
+        held && (self.heartbeat_due
+            || self.pong.is_some()
+            || self.heartbeat.as_ref().is_some_and(Heartbeat::ping_pending))
+    }
+
+    /// The socket's thread wrote part of a frame and leaves the rest, `head` then `body`
+    /// (copied), to the I/O thread, which writes it once the stream has room.
+    pub(crate) fn hand_over_write(&mut self, head: &[u8], body: &[u8], more: bool) {
+        self.writer_held = false;
+        self.writable = false;
+        self.out_at_start = !more;
+        if !head.is_empty() {
+            self.out.push_raw(head);
         }
-        self.out
-            .push_bytes(recycle::copy(&body[n.saturating_sub(head.len())..]));
-        DirectWritten::Partly
+        if !body.is_empty() {
+            self.out.push_bytes(recycle::copy(body));
+        }
     }
 
     /// One read of traffic into `input`, with what it says of the stream: end of file,
@@ -643,7 +633,10 @@ impl Engine {
     /// `set_pollout`/`reset_pollout`): a stream is writable nearly always, and each "room
     /// again" edge would wake the thread for nothing.
     pub(crate) fn interest(&self) -> (bool, bool) {
-        (!self.reader_away && !self.reader_leased, !self.writable)
+        (
+            !self.reader_away && !self.reader_leased,
+            !self.writable && !self.writer_held,
+        )
     }
 
     /// Whether the last run stopped at its write turn with more to do, and must run again.

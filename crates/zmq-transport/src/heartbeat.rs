@@ -113,6 +113,11 @@ impl Heartbeat {
     }
 
     /// The PING to send now, if one is due; it is then no longer pending.
+    /// Whether a PING waits to be sent ([`Heartbeat::take_ping`]).
+    pub(crate) fn ping_pending(&self) -> bool {
+        self.ping_pending
+    }
+
     pub(crate) fn take_ping(&mut self) -> Option<Command> {
         if !std::mem::take(&mut self.ping_pending) {
             return None;

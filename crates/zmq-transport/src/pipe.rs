@@ -36,7 +36,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use zmtp_codec::{Frame, Metadata, Payload};
@@ -97,10 +97,20 @@ pub trait DirectWrite: Send + Sync {
     /// Writes the frames `prefix` (the frames of the message before this one, not yet
     /// published on the pipe: [`Writer::unfinished`]) and the data frame `body` (`more`:
     /// more frames of its message follow) now, if the connection is idle (traffic flowing,
-    /// nothing of its own waiting to be written, nothing in the pipe, writable). What the
-    /// stream does not take at once is copied and left to the I/O thread. `false`: nothing
-    /// was written, and the frames are to be sent through the pipe as usual.
-    fn write_frame(&self, prefix: &[&Frame], more: bool, body: &[u8]) -> bool;
+    /// nothing of its own waiting to be written, nothing in the pipe, writable). `false`:
+    /// nothing was written, and the frames are to be sent through the pipe as usual.
+    ///
+    /// When the stream does not take everything at once, the caller waits for room and
+    /// writes the rest itself until `hold_until` (the I/O thread writes nothing on the
+    /// connection meanwhile); what is left then (or at once, with `None`) is copied and
+    /// left to the I/O thread.
+    fn write_frame(
+        &self,
+        prefix: &[&Frame],
+        more: bool,
+        body: &[u8],
+        hold_until: Option<Instant>,
+    ) -> bool;
 }
 
 type Waker = Option<(Arc<dyn Wake>, u64)>;

@@ -23,12 +23,14 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use slab::Slab;
+use smallvec::SmallVec;
 use zmtp_codec::Frame;
 
 use crate::direct::DirectPoll;
 use crate::endpoint::Host;
-use crate::engine::{DirectWritten, Engine, EngineEnd, Owner};
+use crate::engine::{Engine, EngineEnd, Owner};
 use crate::monitor::{self, EventKind};
+use crate::net::{poll_fds, PollFd, POLLOUT};
 use crate::options::TransportOptions;
 use crate::pipe::{DirectRead, DirectWrite, PipeEnd, Wake, Wakeup};
 use crate::recycle;
@@ -411,7 +413,13 @@ impl DirectRead for DirectWaker {
 }
 
 impl DirectWrite for DirectWaker {
-    fn write_frame(&self, prefix: &[&Frame], more: bool, body: &[u8]) -> bool {
+    fn write_frame(
+        &self,
+        prefix: &[&Frame],
+        more: bool,
+        body: &[u8],
+        hold_until: Option<Instant>,
+    ) -> bool {
         let Some(cell) = self.engine.upgrade() else {
             return false;
         };
@@ -422,16 +430,99 @@ impl DirectWrite for DirectWaker {
         let Some(engine) = guard.as_mut() else {
             return false;
         };
-        let written = engine.write_frame_direct(prefix, more, body);
-        // After a short write, the I/O thread's poller watches for room to write the rest;
-        // if it could not be told to, the I/O thread is woken to find out itself.
+        let Some(encoder) = engine.direct_encoder() else {
+            return false;
+        };
+        let mut head: SmallVec<[u8; 64]> = SmallVec::new();
+        for frame in prefix {
+            head.extend_from_slice(encoder.data_header(frame.more, frame.len()).as_bytes());
+            head.extend_from_slice(&frame.data);
+        }
+        head.extend_from_slice(encoder.data_header(more, body.len()).as_bytes());
+        let total = head.len() + body.len();
+        // Anything but a first write that took something leaves the frame to the pipe (and
+        // the I/O thread meets the error, or the full stream, itself).
+        let mut done = match write_rest(engine, &head, body, 0) {
+            Ok(n) if n > 0 => n,
+            _ => return false,
+        };
+        if done < total && hold_until.is_some() {
+            engine.hold_writes();
+            sync_interest(&self.shared, self.key, engine);
+            let fd = engine.raw_fd();
+            drop(guard);
+            let until = hold_until.unwrap_or_else(Instant::now);
+            loop {
+                // Without the lock while waiting: the I/O thread keeps reading and its
+                // timers, and if it ends the connection meanwhile, the frame ends with it.
+                let now = Instant::now();
+                let mut fds = [PollFd {
+                    fd,
+                    events: POLLOUT,
+                    revents: 0,
+                }];
+                let ready =
+                    now < until && matches!(poll_fds(&mut fds, Some(until - now)), Ok(n) if n > 0);
+                guard = cell.lock();
+                let Some(engine) = guard.as_mut() else {
+                    return true;
+                };
+                if ready {
+                    match write_rest(engine, &head, body, done) {
+                        Ok(n) => done += n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        // Left to the I/O thread with the rest, which meets it itself.
+                        Err(_) => break,
+                    }
+                    if done < total {
+                        drop(guard);
+                        continue;
+                    }
+                }
+                break;
+            }
+        }
+        let Some(engine) = guard.as_mut() else {
+            return true;
+        };
+        let run = if done == total {
+            engine.end_held_write(more)
+        } else {
+            // The rest is copied, for the I/O thread to write once the stream has room.
+            let (head_rest, body_rest) = rest(&head, body, done);
+            engine.hand_over_write(head_rest, body_rest, more);
+            false
+        };
+        // The I/O thread's poller watches for what the engine wants now (room to write the
+        // rest); if it could not be told, the thread is woken to find out itself.
         sync_interest(&self.shared, self.key, engine);
-        let unwatched = written == DirectWritten::Partly && engine.watched != engine.interest();
+        let run = run || engine.watched != engine.interest();
         drop(guard);
-        if unwatched {
+        if run {
             self.io.wake(self.key as u64, Wakeup::Readable);
         }
-        written != DirectWritten::No
+        true
+    }
+}
+
+/// What is left of `head` then `body` after the first `done` bytes.
+fn rest<'a>(head: &'a [u8], body: &'a [u8], done: usize) -> (&'a [u8], &'a [u8]) {
+    if done < head.len() {
+        (&head[done..], body)
+    } else {
+        (&[], &body[done - head.len()..])
+    }
+}
+
+/// One write of what is left of `head` then `body` after the first `done` bytes, retried
+/// when interrupted.
+fn write_rest(engine: &mut Engine, head: &[u8], body: &[u8], done: usize) -> io::Result<usize> {
+    let (head, body) = rest(head, body, done);
+    loop {
+        match engine.write_pieces(head, body) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
     }
 }
 

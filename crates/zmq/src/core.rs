@@ -366,7 +366,15 @@ impl PeerTable {
     /// published there, if nothing else this socket wrote to the peer waits in the pipe
     /// and the connection is idle (`zmq_transport::pipe::DirectWrite`). Those frames are
     /// then taken out of the pipe. `false`: nothing was written.
-    fn write_direct(&mut self, peer: PeerId, more: bool, body: &[u8]) -> bool {
+    ///
+    /// When the connection does not take the whole frame at once, a send that may block
+    /// (`deadline`) to the socket's only peer waits for room and writes the rest itself,
+    /// for at most [`PACE_STALL`] (as a paced send waits for its reader), before leaving
+    /// it to the I/O thread: a stream of large parts is then written from the caller's
+    /// buffers as a blocking write would. With other peers, the rest goes to the I/O
+    /// thread at once, so that a slow peer does not hold up the others.
+    fn write_direct(&mut self, peer: PeerId, more: bool, body: &[u8], deadline: Deadline) -> bool {
+        let lone = self.slots.len() == 1;
         let Some(slot) = self.slots.get_mut(peer) else {
             return false;
         };
@@ -379,7 +387,13 @@ impl PeerTable {
         };
         let written = {
             let prefix: SmallVec<[&Frame; 4]> = writer.unfinished().collect();
-            direct.write_frame(&prefix, more, body)
+            let hold_until = match deadline {
+                _ if !lone => None,
+                Deadline::Now => None,
+                Deadline::Never => Some(Instant::now() + PACE_STALL),
+                Deadline::At(at) => Some(at.min(Instant::now() + PACE_STALL)),
+            };
+            direct.write_frame(&prefix, more, body, hold_until)
         };
         if !written {
             return false;
@@ -453,6 +467,8 @@ struct Borrowed<'a> {
     body: &'a [u8],
     /// The frame the pattern was given (compared, never read through).
     frame: *const Frame,
+    /// Until when the send may block.
+    deadline: Deadline,
 }
 
 impl Peers for Borrowed<'_> {
@@ -466,7 +482,10 @@ impl Peers for Borrowed<'_> {
 
     fn write_from(&mut self, peer: PeerId, frame: &mut Frame) {
         if std::ptr::eq(frame, self.frame) {
-            if self.peers.write_direct(peer, frame.more, self.body) {
+            if self
+                .peers
+                .write_direct(peer, frame.more, self.body, self.deadline)
+            {
                 // Taken, as `write_from` takes a frame.
                 *frame = Frame::default();
                 return;
@@ -1025,6 +1044,7 @@ impl Core {
                         peers: &mut self.peers,
                         body,
                         frame: at,
+                        deadline,
                     };
                     self.pattern.send_from(frame, &mut peers)
                 }

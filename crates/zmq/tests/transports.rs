@@ -477,6 +477,56 @@ fn borrowed_large_parts(tr: Tr) {
         check(recv_parts(&req), &reply, "reply");
     }
 
+    // Two peers, small kernel buffers: what a connection does not take at once goes to
+    // the I/O thread at once (a lone peer's send waits for room a while first).
+    let pulls: Vec<Socket> = (0..2)
+        .map(|_| {
+            let pull = sock(&ctx, zmq::PULL);
+            pull.set_rcvbuf(32 << 10).unwrap();
+            pull
+        })
+        .collect();
+    let push = sock(&ctx, zmq::PUSH);
+    push.set_sndbuf(32 << 10).unwrap();
+    for pull in &pulls {
+        push.connect(&bind(pull, tr)).unwrap();
+    }
+    // Both attached before the large messages: probes until each has had one.
+    let mut probed = [false; 2];
+    while probed != [true; 2] {
+        push.send("probe", 0).unwrap();
+        thread::sleep(Duration::from_millis(2));
+        for (pull, seen) in pulls.iter().zip(&mut probed) {
+            while pull.recv_bytes(DONTWAIT).is_ok() {
+                *seen = true;
+            }
+        }
+    }
+    let large: Vec<Vec<String>> = (0..12)
+        .map(|k| vec![make(k, 200_000 + k), make(k + 50, 3)])
+        .collect();
+    for (k, msg) in large.iter().enumerate() {
+        send_msg(&push, msg, k);
+    }
+    let mut got: Vec<Vec<Vec<u8>>> = Vec::new();
+    let deadline = Instant::now() + Duration::from_millis(TIMEOUT_MS as u64);
+    while got.len() < large.len() && Instant::now() < deadline {
+        for pull in &pulls {
+            while let Ok(msg) = pull.recv_multipart(DONTWAIT) {
+                got.push(msg);
+            }
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(got.len(), large.len(), "{tr:?}: messages to two peers");
+    for msg in got {
+        let k = large
+            .iter()
+            .position(|m| m[0].len() == msg[0].len())
+            .expect("a message that was sent");
+        check(msg, &large[k], "message to one of two peers");
+    }
+
     let router = sock(&ctx, zmq::ROUTER);
     let ep = bind(&router, tr);
     let dealer = sock(&ctx, zmq::DEALER);
