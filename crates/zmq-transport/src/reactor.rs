@@ -330,7 +330,7 @@ type EngineCell = Arc<Mutex<Option<Box<Engine>>>>;
 /// It also lets the socket's thread wait for the connection's input and read it
 /// ([`DirectRead`], through [`Engine::begin_direct_read`] and [`Engine::end_direct_read`]),
 /// and, for every socket type, write a large frame from the caller's buffer
-/// ([`DirectWrite`], through [`Engine::write_frame_direct`]).
+/// ([`DirectWrite`], through [`Engine::direct_encoder`] and [`Engine::hold_writes`]).
 struct DirectWaker {
     engine: Weak<Mutex<Option<Box<Engine>>>>,
     io: Arc<dyn Wake>,
@@ -446,12 +446,11 @@ impl DirectWrite for DirectWaker {
             Ok(n) if n > 0 => n,
             _ => return false,
         };
-        if done < total && hold_until.is_some() {
+        if let Some(until) = hold_until.filter(|_| done < total) {
             engine.hold_writes();
             sync_interest(&self.shared, self.key, engine);
             let fd = engine.raw_fd();
             drop(guard);
-            let until = hold_until.unwrap_or_else(Instant::now);
             loop {
                 // Without the lock while waiting: the I/O thread keeps reading and its
                 // timers, and if it ends the connection meanwhile, the frame ends with it.

@@ -1002,8 +1002,8 @@ impl Core {
     /// Sends a data frame whose body is borrowed from the caller (`send(&[u8])` of a
     /// large message): written to the connection from there when the socket type hands
     /// its frames straight down to one peer (PUSH, DEALER, REQ, REP) and that peer's
-    /// connection is idle ([`PeerTable::write_direct`]), so that the body is not copied into a message
-    /// first; otherwise copied and sent as [`Core::send`] sends it.
+    /// connection is idle ([`PeerTable::write_direct`]), so that the body is not copied
+    /// into a message first; otherwise copied and sent as [`Core::send`] sends it.
     pub(crate) fn send_borrowed(
         &mut self,
         body: &[u8],
