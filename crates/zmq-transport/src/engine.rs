@@ -487,6 +487,21 @@ impl Engine {
         self.lease_timer.is_none()
     }
 
+    /// Whether the socket's thread may write on this connection now: traffic flows,
+    /// nothing of the engine's own waits to be written (nor a PING or PONG), the stream
+    /// is writable, and the connection is neither closing nor failed.
+    fn idle_for_writes(&self) -> bool {
+        matches!(self.phase, Phase::Active(_))
+            && self.writable
+            && self.out.is_empty()
+            && !self.closing
+            && !self.out_closed
+            && self.failed.is_none()
+            && self.failing.is_none()
+            && !self.heartbeat_due
+            && self.pong.is_none()
+    }
+
     /// Called on the socket's thread when its message made the outbound pipe readable:
     /// if the connection is idle (traffic flowing, nothing queued, writable), pulls the
     /// pipe's messages and writes them now. Returns true when that left nothing for the
@@ -496,16 +511,7 @@ impl Engine {
     ///
     /// PINGs and PONGs are left to the I/O thread, which keeps their timers.
     pub(crate) fn write_direct(&mut self) -> bool {
-        let idle = matches!(self.phase, Phase::Active(_))
-            && self.writable
-            && self.out.is_empty()
-            && !self.closing
-            && !self.out_closed
-            && self.failed.is_none()
-            && self.failing.is_none()
-            && !self.heartbeat_due
-            && self.pong.is_none();
-        if !idle {
+        if !self.idle_for_writes() {
             return false;
         }
         loop {
@@ -536,17 +542,7 @@ impl Engine {
     /// handshake (each frame is sealed into a buffer of its own), nor for a subscriber (its
     /// single-frame messages may be subscriptions).
     pub(crate) fn direct_encoder(&mut self) -> Option<Encoder> {
-        let idle = matches!(self.phase, Phase::Active(_))
-            && self.writable
-            && self.out.is_empty()
-            && !self.closing
-            && !self.out_closed
-            && self.failed.is_none()
-            && self.failing.is_none()
-            && !self.heartbeat_due
-            && self.pong.is_none()
-            && self.sealer.is_none()
-            && !self.subscriber;
+        let idle = self.idle_for_writes() && self.sealer.is_none() && !self.subscriber;
         if !idle
             || self
                 .pipe
