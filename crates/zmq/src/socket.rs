@@ -256,9 +256,7 @@ impl Socket {
             let len = frame.data.len() as u64;
             let deadline = Deadline::from_timeout(s.options.sndtimeo, flags & DONTWAIT != 0);
             s.core.send(&mut frame, deadline)?;
-            s.close_requested_peers();
-            s.traffic.bytes_out += len;
-            s.traffic.messages_out += u64::from(!more);
+            s.sent(len, more);
             Ok(())
         })
     }
@@ -270,9 +268,7 @@ impl Socket {
             let more = flags & SNDMORE != 0;
             let deadline = Deadline::from_timeout(s.options.sndtimeo, flags & DONTWAIT != 0);
             s.core.send_borrowed(body, more, deadline)?;
-            s.close_requested_peers();
-            s.traffic.bytes_out += body.len() as u64;
-            s.traffic.messages_out += u64::from(!more);
+            s.sent(body.len() as u64, more);
             Ok(())
         })
     }
@@ -579,6 +575,15 @@ impl Inner {
     /// the next blocking call, not here.
     fn take_new_peers(&mut self) {
         let _ = self.core.process_mailbox();
+    }
+
+    /// After a part of `len` bytes was sent: the connections it asked to close, and the
+    /// socket's counters.
+    #[inline]
+    fn sent(&mut self, len: u64, more: bool) {
+        self.close_requested_peers();
+        self.traffic.bytes_out += len;
+        self.traffic.messages_out += u64::from(!more);
     }
 
     /// Closes the connections the application asked to close (a STREAM's empty data
