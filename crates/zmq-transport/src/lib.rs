@@ -16,6 +16,7 @@
 //! bound at `inproc://zeromq.zap.01`. inproc connections have no handshake, so no mechanism
 //! applies to them, as in libzmq.
 
+pub mod cache;
 pub mod direct;
 pub mod endpoint;
 mod engine;
