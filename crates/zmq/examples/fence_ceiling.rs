@@ -10,7 +10,7 @@
 //! Arguments: items per run (default 20,000,000) and runs per cell (default 3, the best
 //! is printed).
 //!
-//! The writer publishes its count in one of three ways (the rows):
+//! The writer publishes its count in one of four ways (the rows):
 //! - `release`: a plain store (`Ordering::Release`). A reader that went to sleep could
 //!   miss it, so a blocking queue cannot publish this way alone.
 //! - `fenced`: the count is swapped in (`Ordering::SeqCst`, a locked instruction on x86),
@@ -18,6 +18,10 @@
 //!   reader's waiting flag.
 //! - `mfence`: a plain store, then a full fence on its own (`fence(SeqCst)`): the other
 //!   way to order the count before a load, with no locked instruction on the count's line.
+//! - `ahead`: as `fenced`, and before it fills a slot, the writer asks for the cache line
+//!   of the slot 4 ahead (`zmq_transport::cache::prefetch_write`), as the pipe's writer
+//!   does: the line the reader read on the ring's last lap is back in the writer's cache
+//!   when it stores into it, and the fence does not wait for it.
 //!
 //! The reader follows it in one of two ways (the columns):
 //! - `close`: it reads each item as soon as the count shows it, and polls the count
@@ -26,8 +30,8 @@
 //!   four pause instructions apart meanwhile), as a pipe's reader that trails a stream
 //!   does (`zmq_transport::pipe::Reader`, `trails_stream`).
 //!
-//! PERFORMANCE.md, "The fourteenth pass" and "The fifteenth pass", has the figures of
-//! this machine.
+//! PERFORMANCE.md, "The fourteenth pass", "The fifteenth pass" and "The eighteenth
+//! pass", has the figures of this machine.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -56,6 +60,7 @@ enum Mode {
     Release,
     Fenced,
     Mfence,
+    FencedAhead,
 }
 
 impl Mode {
@@ -64,6 +69,7 @@ impl Mode {
             Self::Release => "release",
             Self::Fenced => "fenced",
             Self::Mfence => "mfence",
+            Self::FencedAhead => "ahead",
         }
     }
 }
@@ -91,6 +97,10 @@ impl Follow {
         }
     }
 }
+
+/// How many slots ahead of the one it fills the `ahead` writer asks for a slot's line,
+/// as the pipe's writer does (`zmq_transport::pipe`'s frame queue).
+const AHEAD: usize = 4;
 
 /// Pause instructions between two polls of a reader that waits for a batch.
 const BATCH_PAUSES: u32 = 4;
@@ -147,13 +157,17 @@ fn run(mode: Mode, follow: Follow, items: u64) -> f64 {
                 continue;
             }
         }
+        if mode == Mode::FencedAhead {
+            let ahead = &ring.slots[(written as usize + AHEAD) % RING];
+            zmq_transport::cache::prefetch_write(ahead.as_ptr().cast());
+        }
         for (i, word) in ring.slots[written as usize % RING].iter().enumerate() {
             word.store(written + i as u64, Ordering::Relaxed);
         }
         written += 1;
         match mode {
             Mode::Release => ring.written.0.store(written, Ordering::Release),
-            Mode::Fenced => {
+            Mode::Fenced | Mode::FencedAhead => {
                 ring.written.0.swap(written, Ordering::SeqCst);
             }
             Mode::Mfence => {
@@ -189,7 +203,7 @@ fn main() {
         print!(" {:>18}", format!("reader {}", follow.name()));
     }
     println!();
-    for mode in [Mode::Release, Mode::Fenced, Mode::Mfence] {
+    for mode in [Mode::Release, Mode::Fenced, Mode::Mfence, Mode::FencedAhead] {
         print!("{:<8}", mode.name());
         for follow in follows {
             let best = (0..runs)
