@@ -20,8 +20,9 @@
 //!   way to order the count before a load, with no locked instruction on the count's line.
 //! - `ahead`: as `fenced`, and before it fills a slot, the writer asks for the cache line
 //!   of the slot 4 ahead (`zmq_transport::cache::prefetch_write`), as the pipe's writer
-//!   does: the line the reader read on the ring's last lap is back in the writer's cache
-//!   when it stores into it, and the fence does not wait for it.
+//!   does, so that the line the reader read on the ring's last lap comes back before the
+//!   store into it. Here the writer does nothing else, and four slots are less time than
+//!   a line takes to come; in a stream of messages they are more.
 //!
 //! The reader follows it in one of two ways (the columns):
 //! - `close`: it reads each item as soon as the count shows it, and polls the count

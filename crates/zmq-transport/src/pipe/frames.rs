@@ -110,9 +110,9 @@ const PREFETCH_AHEAD: usize = 4;
 /// read before (the spare one, or the one it reads now), so each line of it is in the
 /// reader's cache, and the writer's store into it must take it back first. Taken at the
 /// store, that transfer held the store in the core's buffer until the line came, and the
-/// fenced count of the next flush waited for it: a third of the writing thread's time
-/// in a 1-byte inproc stream, and the stream ran at 15-16 M messages per second, 21-23 M
-/// with the line asked for a few slots ahead (PERFORMANCE.md, "The eighteenth pass").
+/// fenced count of the next flush waited for it: 43% of the writing thread's samples in
+/// a 1-byte inproc stream, which ran at 15-16 M messages per second, and 21-24 M with the
+/// line asked for a few slots ahead (PERFORMANCE.md, "The eighteenth pass").
 ///
 /// # Safety
 /// `chunk` is live (no other condition: a prefetch reads and writes nothing, and faults on
