@@ -193,11 +193,13 @@ pub trait Sendable {
 impl<T: Into<Message>> Sendable for T {
     fn send(self, socket: &Socket, flags: i32) -> Result<()> {
         // A large part borrowed from the caller (`&[u8]`, `&str`, `&Vec<u8>`, `&String`)
-        // may be written to the connection from there, without the copy into a message.
+        // may be written to the connection from there, without the copy into a message;
+        // a smaller one is copied straight into the frame sent.
         if let Some(body) = zmq_transport::direct::borrowed_bytes(&self) {
             if body.len() >= BORROWED_SEND_MIN {
                 return socket.send_borrowed(body, flags);
             }
+            return socket.send_copy(body, flags);
         }
         socket.send_message(self.into(), flags)
     }
